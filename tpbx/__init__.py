@@ -1,0 +1,4 @@
+"""tpbx: an IP-PBX on Twisted."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

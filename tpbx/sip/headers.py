@@ -1,0 +1,173 @@
+# -*- test-case-name: tests.sip.test_headers -*-
+"""
+An ordered, case-insensitive multi-map of SIP header fields (RFC 3261 sec. 7.3).
+
+Names are kept in their canonical spelling and compact forms (sec. 7.3.3) are
+expanded on the way in, so the rest of the stack asks for C{"Call-ID"} and
+never worries about C{"i"} or C{"call-id"}.  Values are kept as the raw text
+of each header line; list-valued headers are split on top-level commas by
+L{Headers.getList} only when someone asks.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+__all__ = ["Headers", "canonicalName", "splitCommas"]
+
+COMPACT_FORMS = {
+    "a": "Accept-Contact", "b": "Referred-By", "c": "Content-Type",
+    "d": "Request-Disposition", "e": "Content-Encoding", "f": "From",
+    "i": "Call-ID", "j": "Reject-Contact", "k": "Supported",
+    "l": "Content-Length", "m": "Contact", "n": "Identity-Info",
+    "o": "Event", "r": "Refer-To", "s": "Subject", "t": "To",
+    "u": "Allow-Events", "v": "Via", "x": "Session-Expires", "y": "Identity",
+}
+
+_SPECIAL = {
+    "call-id": "Call-ID", "cseq": "CSeq", "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version", "rack": "RAck", "rseq": "RSeq",
+    "sip-etag": "SIP-ETag", "sip-if-match": "SIP-If-Match",
+}
+
+_canonicalCache: dict[str, str] = {}
+
+
+def canonicalName(name: str) -> str:
+    """
+    Return the canonical spelling of header C{name}.
+
+    @param name: a header name as received, any case, possibly compact.
+    @return: e.g. C{"Call-ID"} for C{"i"}, C{"call-id"} or C{"CALL-ID"}.
+    """
+    cached = _canonicalCache.get(name)
+    if cached is not None:
+        return cached
+    lower = name.lower()
+    if len(lower) == 1 and lower in COMPACT_FORMS:
+        result = COMPACT_FORMS[lower]
+    elif lower in _SPECIAL:
+        result = _SPECIAL[lower]
+    else:
+        result = "-".join(part[:1].upper() + part[1:] for part in lower.split("-"))
+    if len(_canonicalCache) < 4096:
+        _canonicalCache[name] = result
+    return result
+
+
+def splitCommas(value: str) -> list[str]:
+    """
+    Split a header value on commas that are outside quotes and angle brackets
+    (RFC 3261 sec. 7.3.1: several values may share one header line).
+
+    @return: the stripped, non-empty parts.
+    """
+    if "," not in value:
+        value = value.strip()
+        return [value] if value else []
+    parts = []
+    start = 0
+    inQuote = False
+    inAngle = False
+    i = 0
+    n = len(value)
+    while i < n:
+        ch = value[i]
+        if inQuote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                inQuote = False
+        elif ch == '"':
+            inQuote = True
+        elif ch == "<":
+            inAngle = True
+        elif ch == ">":
+            inAngle = False
+        elif ch == "," and not inAngle:
+            parts.append(value[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(value[start:].strip())
+    return [p for p in parts if p]
+
+
+class Headers:
+    """
+    Ordered header fields.  Each entry is C{(canonicalName, value)}.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Iterable[tuple[str, str]] = ()):
+        self._fields: list[tuple[str, str]] = [
+            (canonicalName(n), v) for n, v in fields
+        ]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """
+        @return: the value of the first C{name} header, or C{default}.
+        """
+        name = canonicalName(name)
+        for n, v in self._fields:
+            if n == name:
+                return v
+        return default
+
+    def getAll(self, name: str) -> list[str]:
+        """
+        @return: the raw value of every C{name} header line, in order.
+        """
+        name = canonicalName(name)
+        return [v for n, v in self._fields if n == name]
+
+    def getList(self, name: str) -> list[str]:
+        """
+        @return: every element of a comma-separated list header (Via,
+            Contact, Route, Allow ...) across all its lines, in order.
+        """
+        result: list[str] = []
+        for v in self.getAll(name):
+            result.extend(splitCommas(v))
+        return result
+
+    def add(self, name: str, value: str) -> None:
+        """Append a header line."""
+        self._fields.append((canonicalName(name), value))
+
+    def prepend(self, name: str, value: str) -> None:
+        """Insert a header line before all others (a new top Via)."""
+        self._fields.insert(0, (canonicalName(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every C{name} line by one line with C{value}, kept in place."""
+        name = canonicalName(name)
+        for i, (n, _) in enumerate(self._fields):
+            if n == name:
+                self._fields[i] = (name, value)
+                self._fields[i + 1:] = [f for f in self._fields[i + 1:] if f[0] != name]
+                return
+        self._fields.append((name, value))
+
+    def remove(self, name: str) -> None:
+        """Remove every C{name} line."""
+        name = canonicalName(name)
+        self._fields = [f for f in self._fields if f[0] != name]
+
+    def __contains__(self, name: str) -> bool:
+        name = canonicalName(name)
+        return any(n == name for n, _ in self._fields)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def copy(self) -> "Headers":
+        new = Headers.__new__(Headers)
+        new._fields = list(self._fields)
+        return new
+
+    def __repr__(self) -> str:
+        return f"Headers({self._fields!r})"

@@ -3,7 +3,8 @@
 Errors that carry the SIP status a peer should be told (h11's error_status_hint).
 """
 
-__all__ = ["ProtocolError", "SIPParseError"]
+__all__ = ["ProtocolError", "SIPParseError", "ValidationError", "NotFound",
+           "Conflict"]
 
 
 class ProtocolError(Exception):
@@ -32,3 +33,27 @@ class SIPParseError(ProtocolError):
     def __init__(self, reason: str, statusHint: int = 400, partial=None):
         super().__init__(reason, statusHint)
         self.partial = partial
+
+
+class ValidationError(ValueError):
+    """
+    A configuration edit was refused.
+
+    @ivar field: the name of the offending field (as the API spells it).
+    @ivar message: what is wrong with it, for a human.
+    @ivar line: the CSV line number, when the edit came from an import.
+    """
+
+    def __init__(self, field: str, message: str, line: int | None = None):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.line = line
+
+
+class NotFound(LookupError):
+    """The object to read, change or delete does not exist."""
+
+
+class Conflict(ValueError):
+    """The object to create exists already."""

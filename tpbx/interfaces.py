@@ -123,22 +123,48 @@ class IConfigStore(Interface):
     """
     Validated edits of configuration, for the CLI, the API and the console.
     Every write makes the running PBX's L{IDirectory} refresh.
+
+    Field dictionaries use the attribute names of L{tpbx.model.Extension}
+    (C{number}, C{firstName}, C{lastName}, C{email}, C{authId}, C{password},
+    C{pin}, C{lanOnly}).  Errors: L{tpbx.errors.ValidationError} naming the
+    field, L{tpbx.errors.NotFound}, L{tpbx.errors.Conflict}.
     """
 
     def listExtensions():
-        """@return: every extension."""
+        """@return: every L{tpbx.model.Extension}, ordered by number."""
 
     def getExtension(number):
-        """@return: one extension or L{None}."""
+        """@return: one L{tpbx.model.Extension} or L{None}."""
 
     def createExtension(fields):
-        """Validate and create; raise L{tpbx.store.errors.ValidationError}."""
+        """
+        Validate and create.  A missing password is generated (strong,
+        random); a missing authId defaults to the number.
+
+        @return: C{(extension, generatedPassword or None)}.
+        """
 
     def updateExtension(number, fields):
-        """Validate and update; raise ValidationError / NotFound."""
+        """Validate and apply a partial update; @return: the new Extension."""
 
     def deleteExtension(number):
         """Delete; raise NotFound."""
+
+    def listAccess(kind):
+        """@return: the L{tpbx.model.AccessEntry} list of C{kind}
+        (C{"blacklist"} or C{"whitelist"}), expired entries left out."""
+
+    def addAccess(kind, entry):
+        """Add or replace the entry for C{entry.network}."""
+
+    def removeAccess(kind, network):
+        """Remove; raise NotFound."""
+
+    def getSetting(name, default=None):
+        """@return: a stored setting (JSON-able value)."""
+
+    def setSetting(name, value):
+        """Store a setting."""
 
 
 class IStatusSource(Interface):

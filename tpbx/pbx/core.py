@@ -1,0 +1,226 @@
+# -*- test-case-name: tests.pbx.test_core -*-
+"""
+The PBX's transaction user: checks every new request against the rules of
+RFC 3261 sec. 8.2 and hands it to the handler of its method.
+
+Order of checks (sec. 8.2): method known (501), Request-URI scheme (416),
+Max-Forwards (483), merged request / loop (482, sec. 8.2.2.2), Require
+(420, sec. 8.2.2.3), then the method.  Requests that concern a user
+(REGISTER, INVITE, SUBSCRIBE, OPTIONS to a user) are authenticated before
+the user is looked up, so an unauthenticated scanner sees the same
+challenge for a real extension and a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from tpbx.errors import ProtocolError
+from tpbx.interfaces import ITransactionUser
+from tpbx.sip.reply import makeResponse, newTag
+from tpbx.sip.uri import parseURI
+
+__all__ = ["PBXCore", "CoreSettings", "KNOWN_METHODS"]
+
+KNOWN_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+                 "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK",
+                 "MESSAGE", "PUBLISH")
+
+# Methods that only make sense inside a dialog; we have none yet, so 481.
+_IN_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK", "NOTIFY", "REFER"})
+# Known methods we do not serve at all: 405 with Allow (sec. 8.2.1).
+_NOT_ALLOWED = frozenset({"MESSAGE", "PUBLISH"})
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    """
+    @ivar serverHeader: value of the Server header, or empty for none.
+    @ivar allow: the methods we accept, for Allow.
+    @ivar supported: option tags we support (sec. 19.2), for Supported and
+        the Require check.
+    """
+
+    serverHeader: str = "tpbx"
+    allow: tuple = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+                    "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK")
+    supported: tuple = ("path", "outbound", "replaces", "timer")
+    accept: tuple = ("application/sdp",)
+
+
+@implementer(ITransactionUser)
+class PBXCore:
+    """
+    @ivar engine: the L{tpbx.pbx.engine.SIPEngine} used to answer.
+    """
+
+    _log = Logger()
+
+    def __init__(self, clock, engine, registrar, authenticator, directory,
+                 guard, settings: CoreSettings = CoreSettings()):
+        self._clock = clock
+        self.engine = engine
+        self._registrar = registrar
+        self._auth = authenticator
+        self._directory = directory
+        self._guard = guard
+        self.settings = settings
+        self._allow = ", ".join(settings.allow)
+        self._supported = frozenset(settings.supported)
+        self._merged: dict = {}
+        self._handlers = {
+            "REGISTER": self._onRegister,
+            "OPTIONS": self._onOptions,
+            "INVITE": self._onUserRequest,
+            "SUBSCRIBE": self._onUserRequest,
+            "CANCEL": self._onCancel,
+        }
+
+    # ITransactionUser
+
+    def requestReceived(self, request, transaction) -> None:
+        if transaction is None:
+            return  # ACK for a 2xx or a stray ACK: nothing to do yet.
+        try:
+            if self._guard is not None and not self._guard.requestSeen(
+                    transaction.peer.host, self._clock.seconds()):
+                return
+            problem = self._precheck(request, transaction)
+            if problem is not None:
+                self.reply(transaction, *problem)
+                return
+            self._dispatch(request, transaction)
+        except ProtocolError as e:
+            self.reply(transaction, e.statusHint, e.reason)
+
+    def responseReceived(self, response, transaction) -> None:
+        if transaction is not None and self._registrar is not None:
+            self._registrar.keepAliveAnswered(transaction, response, self._clock.seconds())
+
+    def transactionTerminated(self, transaction, reason) -> None:
+        self._merged.pop(self._mergeKey(transaction.request), None)
+        if reason == "timeout" and transaction.request.method == "OPTIONS":
+            if self._registrar is not None:
+                self._registrar.keepAliveTimedOut(transaction, self._clock.seconds())
+
+    # Checks common to all requests
+
+    def _precheck(self, request, transaction):
+        """
+        @return: C{(status, reason, extraHeaders)} to refuse the request, or
+            L{None} to go on.
+        """
+        method = request.method
+        if method not in KNOWN_METHODS:
+            return 501, None, [("Allow", self._allow)]
+        scheme = request.uri.partition(":")[0].lower()
+        if scheme not in ("sip", "sips", "tel"):
+            return 416, None, []
+        maxForwards = request.headers.get("Max-Forwards")
+        if maxForwards is not None:
+            maxForwards = maxForwards.strip()
+            if not maxForwards.isdigit() or len(maxForwards) > 3 or int(maxForwards) > 255:
+                return 400, "Invalid Max-Forwards", []
+            if int(maxForwards) == 0 and method not in ("OPTIONS", "REGISTER"):
+                return 483, None, []
+        if self._isMerged(request, transaction):
+            return 482, None, []
+        if method not in ("ACK", "CANCEL"):
+            unsupported = [tag for tag in request.headers.getList("Require")
+                           if tag.lower() not in self._supported]
+            if unsupported:
+                return 420, None, [("Unsupported", ", ".join(unsupported))]
+        return None
+
+    @staticmethod
+    def _mergeKey(request):
+        if "tag=" in (request.headers.get("To") or ""):
+            return None
+        fromValue = request.headers.get("From") or ""
+        _, _, fromTag = fromValue.partition("tag=")
+        return fromTag.split(";")[0].strip(), request.callId, request.headers.get("CSeq")
+
+    def _isMerged(self, request, transaction) -> bool:
+        """
+        A request without To tag whose From tag, Call-ID and CSeq match a
+        request in progress that came by another path (sec. 8.2.2.2).
+        """
+        if request.method in ("ACK", "CANCEL"):
+            return False
+        key = self._mergeKey(request)
+        if key is None:
+            return False
+        earlier = self._merged.get(key)
+        if earlier is not None and earlier is not transaction:
+            return True
+        self._merged[key] = transaction
+        return False
+
+    # Dispatch
+
+    def _dispatch(self, request, transaction) -> None:
+        method = request.method
+        handler = self._handlers.get(method)
+        if handler is not None:
+            handler(request, transaction)
+        elif method in _IN_DIALOG:
+            self.reply(transaction, 481)
+        elif method in _NOT_ALLOWED:
+            self.reply(transaction, 405, None, [("Allow", self._allow)])
+
+    def _onRegister(self, request, transaction) -> None:
+        response = self._registrar.handleRegister(request, transaction.peer, self._clock.seconds())
+        self._finish(transaction, response)
+
+    def _onOptions(self, request, transaction) -> None:
+        if parseURI(request.uri).user:
+            self._onUserRequest(request, transaction)
+            return
+        self.reply(transaction, 200, None, self._capabilities())
+
+    def _onUserRequest(self, request, transaction) -> None:
+        """
+        INVITE, SUBSCRIBE and OPTIONS to a user: authenticate, then look the
+        user up (so unknown users are only revealed to authenticated peers).
+        """
+        now = self._clock.seconds()
+        result = self._auth.authenticate(request, transaction.peer, now, proxy=True)
+        if not result.ok:
+            self._finish(transaction, result.response)
+            return
+        user = parseURI(request.uri).user
+        if self._directory.extensionByNumber(user) is None:
+            self.reply(transaction, 404)
+        elif request.method == "OPTIONS":
+            self.reply(transaction, 200, None, self._capabilities())
+        elif request.method == "SUBSCRIBE":
+            self.reply(transaction, 489)
+        else:
+            self.reply(transaction, 480, "Calls not available yet")
+
+    def _onCancel(self, request, transaction) -> None:
+        """Sec. 9.2: no INVITE transaction of ours matches, so 481."""
+        self.reply(transaction, 481)
+
+    def _capabilities(self) -> list:
+        return [("Allow", self._allow),
+                ("Accept", ", ".join(self.settings.accept)),
+                ("Supported", ", ".join(self.settings.supported))]
+
+    # Answering
+
+    def reply(self, transaction, status: int, reason: str | None = None,
+              headers=()) -> None:
+        """Answer C{transaction} with a response built from its request."""
+        request = transaction.request
+        toTag = newTag() if status > 100 else None
+        response = makeResponse(request, status, reason, toTag=toTag, headers=headers)
+        self._finish(transaction, response)
+
+    def _finish(self, transaction, response) -> None:
+        if self.settings.serverHeader:
+            response.headers.set("Server", self.settings.serverHeader)
+        self.engine.sendResponse(transaction, response)

@@ -1,0 +1,139 @@
+# -*- test-case-name: tests.pbx.test_engine -*-
+"""
+The glue between transports, the sans-IO transaction layer and the
+transaction user (aioquic's adapter pattern, STYLE.md sec. 4).
+
+Transports hand parsed messages to L{SIPEngine.messageReceived}; the engine
+feeds them to the L{TransactionLayer} with the clock's C{now}, carries out the
+actions it returns (send, deliver to the TU, report termination) and keeps
+exactly one DelayedCall armed for the layer's next deadline.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from tpbx.interfaces import IMessageSender, IMessageSink, ITransactionUser
+from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
+                            TransactionLayer, TransactionTerminated)
+from tpbx.sip.message import Request
+
+__all__ = ["SIPEngine"]
+
+
+@implementer(IMessageSink)
+class SIPEngine:
+    """
+    @ivar layer: the L{TransactionLayer}.
+    @ivar sender: where outgoing messages go (L{IMessageSender}).
+    @ivar user: the L{ITransactionUser} (the PBX core); set after
+        construction because the core needs the engine to answer.
+    """
+
+    _log = Logger()
+
+    def __init__(self, clock, layer: TransactionLayer, sender: IMessageSender,
+                 user: ITransactionUser | None = None):
+        self._clock = clock
+        self.layer = layer
+        self.sender = sender
+        self.user = user
+        self._timer = None
+        self._timerAt: float | None = None
+        self._handlers = {
+            SendMessage: self._doSend,
+            RequestReceived: self._doRequest,
+            ResponseReceived: self._doResponse,
+            TransactionTerminated: self._doTerminated,
+        }
+
+    # IMessageSink
+
+    def messageReceived(self, message, peer) -> None:
+        """
+        Feed one message from a transport into the transaction layer.
+        """
+        now = self._clock.seconds()
+        if isinstance(message, Request):
+            actions = self.layer.receiveRequest(message, peer, now)
+        else:
+            actions = self.layer.receiveResponse(message, peer, now)
+        self._run(actions)
+
+    def transportError(self, peer, reason) -> None:
+        """
+        A send failed; the transactions bound to that peer are told so the
+        TU hears "transport-error" (RFC 3261 sec. 17.1.4, 17.2.4).
+        """
+        self._log.info("transport error to {peer}: {reason}", peer=peer, reason=reason)
+        now = self._clock.seconds()
+        for transaction in self.layer.transactionsFor(peer):
+            self._run(self.layer.transportError(transaction, now))
+
+    # What the TU calls
+
+    def sendResponse(self, transaction, response) -> None:
+        """Answer a server transaction."""
+        self._run(self.layer.sendResponse(transaction, response, self._clock.seconds()))
+
+    def sendRequest(self, request, peer):
+        """
+        Start a client transaction.
+
+        @return: the client transaction, whose responses reach the TU.
+        """
+        transaction, actions = self.layer.sendRequest(request, peer, self._clock.seconds())
+        self._run(actions)
+        return transaction
+
+    def sendStateless(self, message, peer) -> None:
+        """Send outside any transaction (ACK for a 2xx, a stray response)."""
+        self.sender.send(message, peer)
+
+    # Actions
+
+    def _run(self, actions) -> None:
+        handlers = self._handlers
+        for action in actions:
+            try:
+                handlers[type(action)](action)
+            except Exception:
+                self._log.failure("while handling {action!r}", action=action)
+        self._rearm()
+
+    def _doSend(self, action: SendMessage) -> None:
+        self.sender.send(action.message, action.peer)
+
+    def _doRequest(self, action: RequestReceived) -> None:
+        self.user.requestReceived(action.request, action.transaction)
+
+    def _doResponse(self, action: ResponseReceived) -> None:
+        self.user.responseReceived(action.response, action.transaction)
+
+    def _doTerminated(self, action: TransactionTerminated) -> None:
+        self.user.transactionTerminated(action.transaction, action.reason)
+
+    # The one timer
+
+    def _rearm(self) -> None:
+        deadline = self.layer.nextDeadline()
+        if deadline is None:
+            return
+        if self._timer is not None and self._timer.active():
+            if self._timerAt <= deadline:
+                return
+            self._timer.cancel()
+        self._timerAt = deadline
+        delay = max(0.0, deadline - self._clock.seconds())
+        self._timer = self._clock.callLater(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._run(self.layer.handleTimers(self._clock.seconds()))
+
+    def stop(self) -> None:
+        """Cancel the pending timer (service shutdown)."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None

@@ -88,7 +88,8 @@ def weakPasswordReason(password: str, *related: str) -> str | None:
 
     @param password: the candidate password.
     @param related: identifiers a guesser knows (extension number, auth
-        ID); the password may neither equal nor contain them.
+        ID); the password may not equal them, nor contain those of four
+        characters or more.
     @return: a short human reason, or L{None} when the password is fine.
     """
     lowered = password.lower()
@@ -101,7 +102,8 @@ def weakPasswordReason(password: str, *related: str) -> str | None:
     if lowered in _COMMON:
         return "a commonly used password"
     for word in related:
-        if word and word.lower() in lowered:
+        word = word.lower()
+        if word == lowered or (len(word) >= 4 and word in lowered):
             return "contains the extension number or auth ID"
     return None
 

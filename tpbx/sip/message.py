@@ -76,7 +76,8 @@ class Message:
         if value is None:
             raise ProtocolError("Missing CSeq")
         parts = value.split()
-        if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:
+        if (len(parts) != 2 or not parts[0].isascii() or not parts[0].isdigit()
+                or len(parts[0]) > 10):
             raise ProtocolError("Malformed CSeq")
         number = int(parts[0])
         if number >= 2 ** 31:
@@ -99,7 +100,7 @@ class Message:
         lines.append(f"Content-Length: {len(self.body)}")
         lines.append("")
         lines.append("")
-        return "\r\n".join(lines).encode("utf-8") + self.body
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
 
 class Request(Message):

@@ -36,7 +36,6 @@ __all__ = [
 CERTIFICATE_NAME = "server.crt"
 KEY_NAME = "server.key"
 VALIDITY_DAYS = 3650
-_PEM_END = b"-----END CERTIFICATE-----"
 
 
 @dataclass(frozen=True)
@@ -146,16 +145,14 @@ def serverOptions(files: CertificateFiles) -> ssl.CertificateOptions:
 
     @param files: from L{loadOrCreateCertificate}.
     @return: a L{CertificateOptions} for C{listenSSL}.
+    @raise ValueError: when the files hold no certificate or key.
     """
     with open(files.certificatePath, "rb") as f:
-        certificates = f.read()
+        chain = x509.load_pem_x509_certificates(f.read())
     with open(files.keyPath, "rb") as f:
-        key = ssl.KeyPair.load(f.read(), ssl.FILETYPE_PEM)
-    chain = [ssl.Certificate.loadPEM(block + _PEM_END).original
-             for block in certificates.split(_PEM_END) if b"-----BEGIN" in block]
+        key = serialization.load_pem_private_key(f.read(), password=None)
     return ssl.CertificateOptions(
-        privateKey=key.original, certificate=chain[0],
-        extraCertChain=chain[1:] or None,
+        privateKey=key, certificate=chain[0], extraCertChain=chain[1:] or None,
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2)
 
 

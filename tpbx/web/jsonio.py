@@ -12,13 +12,12 @@ parsing and the error shape here means no route ever builds either by hand.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping
 
 from twisted.web.iweb import IRequest
 
 __all__ = ["ApiError", "MAX_BODY", "readJSONObject", "checkFields",
-           "FIELD_TYPES", "writeJSON", "writeError"]
+           "FIELD_TYPES", "writeJSON", "writeError", "internalError"]
 
 MAX_BODY = 64 * 1024
 """Largest request body accepted, in bytes (RFC 9110 sec. 15.5.14: 413)."""
@@ -141,7 +140,7 @@ def checkFields(body: Mapping[str, object], schema: Mapping[str, str],
             raise ApiError(400, "validation", "is required", field=name)
 
 
-def _finite(value: object) -> object:
+def _notJSON(value: object) -> object:
     """
     C{json.dumps} hook: nothing but the JSON types goes out.
 
@@ -163,12 +162,20 @@ def writeJSON(request: IRequest, status: int, payload: object) -> bytes:
     @return: the UTF-8 body, ending with a newline for terminal users.
     """
     body = json.dumps(payload, ensure_ascii=False, allow_nan=False,
-                      default=_finite).encode("utf-8") + b"\n"
+                      default=_notJSON).encode("utf-8") + b"\n"
     request.setResponseCode(status)
     request.setHeader(b"content-type", _JSON_TYPE)
     request.setHeader(b"cache-control", b"no-store")
     request.setHeader(b"x-content-type-options", b"nosniff")
     return body
+
+
+def internalError() -> ApiError:
+    """
+    @return: the 500 answered for any unexpected exception; it says nothing
+        about the exception (which goes to the log instead).
+    """
+    return ApiError(500, "internal", "internal error; see the server log")
 
 
 def writeError(request: IRequest, error: ApiError) -> bytes:

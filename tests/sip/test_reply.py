@@ -1,0 +1,77 @@
+# -*- test-case-name: tests.sip.test_reply -*-
+"""
+Tests for L{tpbx.sip.reply}.
+"""
+
+from tpbx.sip.headers import Headers
+from tpbx.sip.message import Request
+from tpbx.sip.reply import makeResponse, newBranch, newCallId, newTag
+
+
+def _request(to="<sip:b@h>"):
+    return Request("INVITE", "sip:b@h", Headers([
+        ("Via", "SIP/2.0/UDP p1;branch=z9hG4bK1"),
+        ("Via", "SIP/2.0/UDP p2;branch=z9hG4bK2, SIP/2.0/UDP p3"),
+        ("Max-Forwards", "70"), ("From", "<sip:a@h>;tag=1"), ("To", to),
+        ("Call-ID", "abc"), ("CSeq", "1 INVITE"), ("Contact", "<sip:a@p1>"),
+    ]), b"v=0\r\n")
+
+
+def test_copiedHeaders():
+    """
+    Via (every line, in order), From, To, Call-ID and CSeq are copied, and
+    nothing else (RFC 3261 sec. 8.2.6.2).
+    """
+    response = makeResponse(_request(), 486)
+    assert (response.status, response.reason) == (486, "Busy Here")
+    assert list(response.headers) == [
+        ("Via", "SIP/2.0/UDP p1;branch=z9hG4bK1"),
+        ("Via", "SIP/2.0/UDP p2;branch=z9hG4bK2, SIP/2.0/UDP p3"),
+        ("From", "<sip:a@h>;tag=1"), ("To", "<sip:b@h>"),
+        ("Call-ID", "abc"), ("CSeq", "1 INVITE"),
+    ]
+    assert response.body == b""
+
+
+def test_toTag():
+    """
+    The given To tag is added when the To has none, and never replaces one.
+    """
+    assert makeResponse(_request(), 200, toTag="x").headers.get("To") == \
+        "<sip:b@h>;tag=x"
+    assert makeResponse(_request("<sip:b@h>;tag=y"), 200, toTag="x"
+                        ).headers.get("To") == "<sip:b@h>;tag=y"
+    assert makeResponse(_request('"unterminated <sip:b@h>'), 400, toTag="x"
+                        ).headers.get("To") == '"unterminated <sip:b@h>'
+
+
+def test_reasonAndExtraHeaders():
+    """
+    A given reason phrase and extra headers are used, in order.
+    """
+    response = makeResponse(_request(), 400, "Missing Call-ID",
+                            headers=[("Warning", "399 x"), ("Allow", "INVITE")])
+    assert response.reason == "Missing Call-ID"
+    assert list(response.headers)[-2:] == [("Warning", "399 x"),
+                                           ("Allow", "INVITE")]
+
+
+def test_partialRequest():
+    """
+    Headers missing from a partial request are skipped, not invented.
+    """
+    request = Request("INVITE", "sip:b@h",
+                      Headers([("Via", "SIP/2.0/UDP p1"), ("CSeq", "1 INVITE")]))
+    assert [n for n, _ in makeResponse(request, 400).headers] == ["Via", "CSeq"]
+
+
+def test_identifiers():
+    """
+    Branches carry the magic cookie (sec. 8.1.1.7); tags, branches and
+    Call-IDs are random tokens.
+    """
+    assert newBranch().startswith("z9hG4bK")
+    assert newBranch() != newBranch()
+    assert newTag() != newTag() and newTag().isalnum()
+    assert newCallId("pbx.example.com").endswith("@pbx.example.com")
+    assert "@" not in newCallId()

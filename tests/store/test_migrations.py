@@ -1,0 +1,104 @@
+# -*- test-case-name: tests.store.test_migrations -*-
+"""
+Tests for L{tpbx.store.engine}: migrations run from the package without an
+alembic.ini, and SQLite is opened tuned for two processes.
+"""
+
+import os
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from tpbx.store import openStore
+from tpbx.store.engine import alembicConfig, makeEngine, migrate, reading
+from tpbx.store.schema import metadata
+
+
+def headRevision():
+    return ScriptDirectory.from_config(alembicConfig()).get_current_head()
+
+
+def currentRevision(engine):
+    with reading(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_emptyToHead(tmp_path, dbUrl):
+    """
+    Migrating an empty database reaches the head revision and creates
+    every table, with config_version at 0.
+    """
+    engine = makeEngine(str(tmp_path), dbUrl)
+    assert currentRevision(engine) is None
+    migrate(engine)
+    assert currentRevision(engine) == headRevision()
+    names = set(inspect(engine).get_table_names())
+    assert {"settings", "extensions", "bindings", "access_list",
+            "config_version"} <= names
+    engine.dispose()
+
+
+def test_migrateTwiceIsHarmless(tmp_path, dbUrl):
+    """
+    Re-running the migrations on an up-to-date database (every server and
+    tpbx-admin start does) changes nothing and keeps the data.
+    """
+    store = openStore(str(tmp_path), dbUrl)
+    store.setSetting("extensionDigits", 4)
+    store.close()
+    again = openStore(str(tmp_path), dbUrl)
+    assert again.getSetting("extensionDigits") == 4
+    assert again.configVersion() == 1
+    assert currentRevision(again.engine) == headRevision()
+    again.close()
+
+
+def test_migrationsMatchSchemaModule(store):
+    """
+    What the migrations create is what L{tpbx.store.schema} describes, so
+    the repositories query the tables that exist.
+    """
+    with reading(store.engine) as connection:
+        differences = compare_metadata(
+            MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_migrationsShippedInPackage():
+    """
+    The Alembic script location is a package resource (it works from an
+    installed tpbx), and every revision file sits in the package.
+    """
+    config = alembicConfig()
+    assert config.get_main_option("script_location") == \
+        "tpbx.store:migrations"
+    script = ScriptDirectory.from_config(config)
+    assert os.path.isfile(os.path.join(script.dir, "env.py"))
+    assert [rev.revision for rev in script.walk_revisions()][-1] == "0001"
+
+
+def test_sqliteDefaultFileInDataDir(tmp_path):
+    """
+    Without a URL the database is C{<data>/tpbx.db}; the data directory is
+    created when missing.
+    """
+    data = tmp_path / "new" / "data"
+    store = openStore(str(data))
+    assert (data / "tpbx.db").is_file()
+    store.close()
+
+
+def test_sqlitePragmas(tmp_path):
+    """
+    SQLite runs in WAL mode with foreign keys and a busy timeout, so the
+    server and tpbx-admin can use the file at the same time.
+    """
+    store = openStore(str(tmp_path))
+    with reading(store.engine) as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA busy_timeout").scalar() >= 1000
+    store.close()

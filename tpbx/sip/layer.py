@@ -1,0 +1,301 @@
+# -*- test-case-name: tests.sip.test_layer -*-
+"""
+The transaction layer: matching messages to transactions (RFC 3261 sec.
+17.1.3, 17.2.3) and keeping their timers, sans-IO.
+
+The four machines of L{tpbx.sip.transaction} know what to do with one
+input; this layer decides which machine an incoming message belongs to,
+creates server transactions for new requests, files client transactions
+the TU starts, and owns the one heap of deadlines.  Like aioquic's
+C{QuicConnection} it never reads a clock: every call takes C{now}, returns
+actions, and L{TransactionLayer.nextDeadline} tells the caller when to come
+back through L{TransactionLayer.handleTimers}.
+
+Tables are dicts keyed the way sec. 17 matches, so every lookup is O(1).
+Timers are a heap with lazy deletion: a cancelled timer stays in the heap
+until it surfaces and is skipped, and the heap is rebuilt when dead entries
+outnumber live ones, so neither cancelling nor firing ever scans.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from tpbx.errors import ProtocolError
+from tpbx.sip.address import parseNameAddr
+from tpbx.sip.headers import splitCommas
+from tpbx.sip.message import Request, Response
+from tpbx.sip.peer import Peer
+from tpbx.sip.reply import makeResponse
+from tpbx.sip.timers import TimerConfig
+from tpbx.sip.transaction import (
+    ClientInvite, ClientNonInvite, ClientTransaction, Input, RequestReceived,
+    ResponseReceived, SendMessage, ServerInvite, ServerNonInvite,
+    ServerTransaction, State, Transaction, TransactionTerminated,
+)
+from tpbx.sip.via import MAGIC_COOKIE, Via, parseVia
+
+__all__ = [
+    "TransactionLayer", "SendMessage", "RequestReceived", "ResponseReceived",
+    "TransactionTerminated", "serverKey",
+]
+
+# Below this many heap entries, never bother compacting.
+_MIN_COMPACT = 1024
+
+
+def _topVia(message: Request | Response) -> Via:
+    """
+    @return: the parsed top Via of C{message}.
+    @raise ProtocolError: (400) when there is none or it is malformed.
+    """
+    value = message.headers.get("Via")
+    parts = splitCommas(value) if value is not None else []
+    if not parts:
+        raise ProtocolError("Missing Via")
+    return parseVia(parts[0])
+
+
+def serverKey(request: Request, method: str | None = None) -> tuple:
+    """
+    The key that matches C{request} to a server transaction (sec. 17.2.3).
+
+    With an RFC 3261 branch: the branch, the sent-by and the method, an ACK
+    counting as INVITE.  Without the magic cookie (RFC 2543 peers): the
+    Request-URI, tags, Call-ID, CSeq number, top Via and method.  The To
+    tag is left out for INVITE and ACK, because the ACK carries the tag of
+    the response while the INVITE had none.
+
+    @param method: the method to match as (C{"INVITE"} to find what a
+        CANCEL cancels, sec. 9.2); by default the request's own.
+    @raise ProtocolError: (400) for a missing or malformed Via, or (RFC
+        2543 keys only) a malformed From, To or CSeq.  The parser has
+        already checked that the CSeq method is the request's.
+    """
+    via = _topVia(request)
+    if method is None:
+        method = "INVITE" if request.method == "ACK" else request.method
+    branch = via.branch
+    if branch is not None and branch.startswith(MAGIC_COOKIE):
+        return (branch, via.host, via.port, method)
+    toTag = None
+    if method != "INVITE":
+        toTag = parseNameAddr(request.headers.get("To", "")).tag
+    fromTag = parseNameAddr(request.headers.get("From", "")).tag
+    return ("2543", request.uri, toTag, fromTag, request.callId,
+            request.cseq[0], str(via), method)
+
+
+class TransactionLayer:
+    """
+    Every live transaction of one SIP stack, and their timers.
+
+    @ivar timers: the L{TimerConfig} given to every transaction.
+    """
+
+    def __init__(self, timers: TimerConfig = TimerConfig()):
+        self.timers = timers
+        self._clients: dict[tuple, ClientTransaction] = {}
+        self._servers: dict[tuple, ServerTransaction] = {}
+        self._heap: list[tuple[float, int, Transaction, str]] = []
+        self._sequence = itertools.count()
+        self._compactAt = _MIN_COMPACT
+
+    def __len__(self) -> int:
+        return len(self._clients) + len(self._servers)
+
+    def counts(self) -> dict[str, int]:
+        """
+        @return: live client and server transactions and pending timers,
+            for tests and leak checks.
+        """
+        return {
+            "client": len(self._clients),
+            "server": len(self._servers),
+            "timers": sum(len(t.deadlines) for t in self._all()),
+        }
+
+    # Messages from the transport
+
+    def receiveRequest(self, request: Request, peer: Peer,
+                       now: float) -> list:
+        """
+        A request arrived (sec. 17.2.3).  A retransmission, or the ACK for
+        a non-2xx response, goes to its transaction; an ACK matching none
+        goes to the TU with transaction L{None}; anything else starts a
+        server transaction.  A new INVITE is answered 100 Trying at once
+        (sec. 17.2.1).
+
+        @return: the actions.
+        @raise ProtocolError: (400) when the request cannot be matched
+            (no or bad Via); the caller answers it statelessly.
+        """
+        key = serverKey(request)
+        transaction = self._servers.get(key)
+        if transaction is not None:
+            return self._after(transaction, transaction.receive(request, now))
+        if request.method == "ACK":
+            return [RequestReceived(request, None)]
+        if request.method == "INVITE":
+            transaction = ServerInvite(key, request, peer, self.timers,
+                                       self._schedule)
+            self._servers[key] = transaction
+            actions = transaction.respond(makeResponse(request, 100), now)
+        else:
+            transaction = ServerNonInvite(key, request, peer, self.timers,
+                                          self._schedule)
+            self._servers[key] = transaction
+            actions = []
+        return actions + transaction.start(now)
+
+    def receiveResponse(self, response: Response, peer: Peer,
+                        now: float) -> list:
+        """
+        A response arrived; match it by top Via branch and CSeq method
+        (sec. 17.1.3).  One that matches nothing (a 2xx retransmission, a
+        late response) goes to the TU with transaction L{None}.
+
+        @return: the actions.
+        @raise ProtocolError: (400) for a missing or malformed Via or CSeq;
+            the caller drops the response.
+        """
+        key = (_topVia(response).branch, response.cseq[1])
+        transaction = self._clients.get(key)
+        if transaction is None:
+            return [ResponseReceived(response, None)]
+        return self._after(transaction, transaction.receive(response, now))
+
+    def transportError(self, transaction: Transaction, now: float) -> list:
+        """
+        Sending for C{transaction} failed (sec. 17.1.4, 17.2.4): it ends.
+
+        @return: the actions.
+        """
+        return self._after(transaction, transaction.transportError(now))
+
+    # What the TU asks for
+
+    def sendRequest(self, request: Request, peer: Peer,
+                    now: float) -> tuple[ClientTransaction | None, list]:
+        """
+        Start a client transaction for C{request}, which already carries
+        its top Via with a C{z9hG4bK} branch (sec. 8.1.1.7).
+
+        An ACK (for a 2xx; the ACK for other finals is the transaction's
+        own) is sent with no transaction (sec. 17.1.1.3).  A CANCEL needs
+        the INVITE with the same branch to be in Proceeding (sec. 9.1) and
+        bounds it: with no final response 64*T1 later, it ends.
+
+        @return: C{(transaction, actions)}; the transaction is L{None} for
+            an ACK.
+        @raise ProtocolError: for a missing or cookie-less branch, a
+            duplicate branch, or a CANCEL with nothing to cancel (481) or
+            sent too early or too late (sec. 9.1).
+        """
+        if request.method == "ACK":
+            return None, [SendMessage(request, peer)]
+        branch = _topVia(request).branch
+        if branch is None or not branch.startswith(MAGIC_COOKIE):
+            raise ProtocolError("Client requests need a z9hG4bK branch")
+        key = (branch, request.cseq[1])
+        if key in self._clients:
+            raise ProtocolError("A client transaction has that branch")
+        actions = []
+        if request.method == "CANCEL":
+            invite = self._clients.get((branch, "INVITE"))
+            if invite is None:
+                raise ProtocolError("No INVITE transaction to cancel", 481)
+            actions = invite.handle(Input.CANCEL, now)
+        kind = ClientInvite if request.method == "INVITE" else ClientNonInvite
+        transaction = kind(key, request, peer, self.timers, self._schedule)
+        self._clients[key] = transaction
+        return transaction, actions + transaction.start(now)
+
+    def sendResponse(self, transaction: ServerTransaction,
+                     response: Response, now: float) -> list:
+        """
+        Send C{response} in server transaction C{transaction}.  Nothing is
+        sent once the transaction has ended (the TU hears of that through
+        L{TransactionTerminated}).
+
+        @return: the actions.
+        @raise ProtocolError: if the transaction's state forbids it.
+        """
+        return self._after(transaction, transaction.respond(response, now))
+
+    def findServerTransaction(self, request: Request) -> ServerInvite | None:
+        """
+        The INVITE server transaction a CANCEL is for (sec. 9.2): the one
+        the CANCEL would match were its method INVITE.
+
+        @return: the transaction, or L{None}.
+        """
+        transaction = self._servers.get(serverKey(request, "INVITE"))
+        return transaction if isinstance(transaction, ServerInvite) else None
+
+    def transactionsFor(self, peer: Peer) -> list[Transaction]:
+        """
+        @return: every live transaction bound to C{peer}, for reporting a
+            transport error (rare, so a scan is fine).
+        """
+        return [t for t in self._all() if t.peer == peer]
+
+    # Timers
+
+    def handleTimers(self, now: float) -> list:
+        """
+        Fire every timer due at C{now}.
+
+        @return: the actions.
+        """
+        actions = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            at, _, transaction, name = heapq.heappop(heap)
+            fired = transaction.timerFired(name, at, now)
+            if fired is not None:
+                actions.extend(self._after(transaction, fired))
+        return actions
+
+    def nextDeadline(self) -> float | None:
+        """
+        @return: when L{handleTimers} must next be called, or L{None}.
+        """
+        heap = self._heap
+        while heap:
+            at, _, transaction, name = heap[0]
+            if (name, at) in transaction.deadlines:
+                return at
+            heapq.heappop(heap)
+        return None
+
+    def _schedule(self, transaction: Transaction, name: str,
+                  at: float) -> None:
+        heapq.heappush(self._heap, (at, next(self._sequence), transaction,
+                                    name))
+        if len(self._heap) > self._compactAt:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the heap from the live deadlines only."""
+        # In place: L{handleTimers} may be walking this very list.
+        sequence = self._sequence
+        self._heap[:] = [(at, next(sequence), t, name) for t in self._all()
+                         for name, at in t.deadlines]
+        heapq.heapify(self._heap)
+        self._compactAt = max(_MIN_COMPACT, 2 * len(self._heap))
+
+    # Tables
+
+    def _all(self):
+        return itertools.chain(self._clients.values(), self._servers.values())
+
+    def _after(self, transaction: Transaction, actions: list) -> list:
+        """Forget C{transaction} if these actions ended it."""
+        if transaction.state is State.TERMINATED:
+            table = (self._clients if isinstance(transaction, ClientTransaction)
+                     else self._servers)
+            if table.get(transaction.key) is transaction:
+                del table[transaction.key]
+        return actions

@@ -1,0 +1,242 @@
+# -*- test-case-name: tests.sip.test_parser -*-
+"""
+Turn one framed SIP message (a datagram, or what L{tpbx.sip.framing} cut
+out of a stream) into a L{Request} or L{Response} (RFC 3261 sec. 7).
+
+Everything a peer sends passes through here, so it runs in one pass with
+string methods, and everything that would make a request unanswerable or
+ambiguous is refused here with the status to answer (sec. 8.2, 16.3, 21):
+a malformed start line, a missing or doubled To, From, Call-ID, CSeq or
+Via, a CSeq method that differs from the request's, scalars out of range, a
+Content-Length that does not fit the message.  When such a request still
+has enough headers to be answered, the error carries it as C{partial};
+responses are never answered, only dropped (sec. 18.1.2).
+"""
+
+from __future__ import annotations
+
+from tpbx.errors import ProtocolError, SIPParseError
+from tpbx.sip.address import parseNameAddr
+from tpbx.sip.grammar import isToken
+from tpbx.sip.headers import Headers
+from tpbx.sip.message import SIP_VERSION, Request, Response
+from tpbx.sip.uri import parseURI
+from tpbx.sip.via import parseViaList
+
+__all__ = ["parseMessage", "splitHead", "ACCEPTED_SCHEMES"]
+
+ACCEPTED_SCHEMES = frozenset({"sip", "sips", "tel"})
+_SINGLE = ("From", "To", "Call-ID", "CSeq")
+_CHECKED = frozenset(_SINGLE + ("Via", "Max-Forwards"))
+_MAX_CSEQ = 2 ** 31  # sec. 8.1.1.5; L{Message.cseq} refuses more
+_knownNames: set[str] = set()
+
+
+def splitHead(data: bytes) -> tuple[bytes, bytes]:
+    """
+    Split a message into its header section and body, ignoring CRLFs
+    before the start line (sec. 7.5) and tolerating bare LF line ends.
+    A message with no empty line is all headers (a datagram cut short).
+
+    @return: C{(head, body)}; C{head} without the empty line.
+    """
+    data = data.lstrip(b"\r\n")
+    crlf = data.find(b"\r\n\r\n")
+    lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf)
+    if lf >= 0:
+        return data[:lf], data[lf + 2:]
+    if crlf >= 0:
+        return data[:crlf], data[crlf + 4:]
+    return data.rstrip(b"\r\n"), b""
+
+
+def _readFields(lines: list[str], folded: bool
+                ) -> tuple[list[tuple[str, str]], str | None]:
+    """
+    Read header lines, joining folded continuation lines (sec. 7.3.1).
+
+    @param folded: whether any line may be a continuation line.
+    @return: the C{(name, value)} fields and the reason the first line that
+        is not C{name: value} was refused (L{None} when all were read);
+        such lines are skipped so that the rest can still be answered.
+    """
+    if not folded:
+        # Fast path: names seen before, no folding; one comprehension.
+        split = [line.partition(":") for line in lines]
+        if all(p[1] and p[0] in _knownNames for p in split):
+            return [(p[0], p[2].strip()) for p in split], None
+    fields: list[tuple[str, str]] = []
+    error = None
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            if fields:
+                name, value = fields[-1]
+                fields[-1] = (name, f"{value} {line.strip()}")
+            else:
+                error = error or "Continuation line before any header"
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip()
+        if not colon or not isToken(name):
+            error = error or "Malformed header line"
+            continue
+        if len(_knownNames) < 1024:
+            _knownNames.add(name)
+        fields.append((name, value.strip()))
+    return fields, error
+
+
+def _partial(startLine: str, headers: Headers) -> Request | None:
+    """
+    @return: what can be answered of a broken request: a L{Request} with
+        the headers read, when it has a Via to answer to; else L{None}.
+    """
+    if startLine.startswith("SIP/") or not headers.get("Via"):
+        return None
+    words = startLine.split(" ")
+    method = words[0] if isToken(words[0]) else ""
+    uri = words[1] if len(words) > 1 else ""
+    return Request(method, uri, headers)
+
+
+def parseMessage(data: bytes) -> Request | Response:
+    """
+    Parse one complete message.
+
+    @param data: the message bytes: a whole datagram or one framed message.
+    @return: the L{Request} or L{Response}; its body is exactly
+        Content-Length octets when that header is present, else the rest
+        of the data (sec. 18.3).
+    @raise SIPParseError: when the message cannot be processed; its
+        C{statusHint} is the status to answer with and C{partial} the
+        request to answer (L{None} for responses and for requests with no
+        Via).  The top Via of C{partial} may itself be unparsable (then
+        answer to the source address) and its C{method} may be C{"ACK"}
+        (never answered, sec. 17.1.1.1) or C{""} when unreadable.
+    """
+    head, body = splitHead(data)
+    text = head.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    startLine = lines[0]
+    fields, error = _readFields(lines[1:], "\n " in text or "\n\t" in text)
+    headers = Headers(fields)
+    try:
+        if error is not None:
+            raise ProtocolError(error)
+        if startLine.startswith("SIP/"):
+            message = _parseStatusLine(startLine, headers)
+        else:
+            message = _parseRequestLine(startLine, headers)
+        _checkHeaders(message)
+        message.body = _frameBody(headers, body)
+    except ProtocolError as e:
+        raise SIPParseError(e.reason, e.statusHint,
+                            _partial(startLine, headers)) from None
+    return message
+
+
+def _parseStatusLine(line: str, headers: Headers) -> Response:
+    """
+    C{SIP-Version SP Status-Code SP Reason-Phrase} (sec. 7.2).
+    """
+    version, _, rest = line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if version != SIP_VERSION:
+        raise ProtocolError("Unsupported SIP version", 505)
+    if len(code) != 3 or not (code.isascii() and code.isdigit()) \
+            or code[0] not in "123456":
+        raise ProtocolError("Malformed status code")
+    return Response(int(code), reason, headers)
+
+
+def _parseRequestLine(line: str, headers: Headers) -> Request:
+    """
+    C{Method SP Request-URI SP SIP-Version} with single spaces (sec. 7.1,
+    RFC 4475 sec. 3.1.2.9-10); a Request-URI of another scheme than sip,
+    sips or tel gets 416 (sec. 8.2.2.1).
+    """
+    parts = line.split(" ")
+    if len(parts) != 3 or not isToken(parts[0]):
+        raise ProtocolError("Malformed Request-Line")
+    method, uriText, version = parts
+    if version != SIP_VERSION:
+        if version.upper() == SIP_VERSION:
+            version = SIP_VERSION
+        elif version[:4].upper() == "SIP/":
+            raise ProtocolError("Version Not Supported", 505)
+        else:
+            raise ProtocolError("Malformed Request-Line")
+    uri = parseURI(uriText)
+    if uri.scheme not in ACCEPTED_SCHEMES:
+        raise ProtocolError("Unsupported URI Scheme", 416)
+    if uri.headers:
+        raise ProtocolError("Headers not allowed in Request-URI")
+    return Request(method, uriText, headers)
+
+
+def _checkHeaders(message: Request | Response) -> None:
+    """
+    The headers every message needs (sec. 8.1.1), once each; Max-Forwards
+    in range when present (sec. 20.22).
+    """
+    found: dict[str, list[str]] = {}
+    for name, value in message.headers:
+        if name in _CHECKED:
+            found.setdefault(name, []).append(value)
+    for name in _SINGLE:
+        values = found.get(name)
+        if values is None or len(values) != 1:
+            raise ProtocolError(f"{'Repeated' if values else 'Missing'} {name}")
+    if "Via" not in found:
+        raise ProtocolError("Missing Via")
+    parseViaList(found["Via"])
+    parseNameAddr(found["From"][0])
+    parseNameAddr(found["To"][0])
+    callId = found["Call-ID"][0]
+    if not callId or len(callId.split()) != 1:
+        raise ProtocolError("Malformed Call-ID")
+    _checkCSeq(message, found["CSeq"][0])
+    maxForwards = found.get("Max-Forwards")
+    if maxForwards is not None:
+        if len(maxForwards) > 1:
+            raise ProtocolError("Repeated Max-Forwards")
+        if _number(maxForwards[0], "Max-Forwards") > 255:
+            raise ProtocolError("Max-Forwards out of range")
+
+
+def _number(text: str, name: str) -> int:
+    """
+    @return: the value of a decimal scalar header (ASCII digits only).
+    @raise ProtocolError: when it is not one.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        raise ProtocolError(f"Malformed {name}")
+    return int(text)
+
+
+def _checkCSeq(message: Request | Response, value: str) -> None:
+    parts = value.split()
+    if len(parts) != 2 or not isToken(parts[1]):
+        raise ProtocolError("Malformed CSeq")
+    if _number(parts[0], "CSeq") >= _MAX_CSEQ:
+        raise ProtocolError("CSeq number out of range")
+    if isinstance(message, Request) and parts[1] != message.method:
+        raise ProtocolError("CSeq method does not match Request-Line")
+
+
+def _frameBody(headers: Headers, body: bytes) -> bytes:
+    """
+    Cut the body to Content-Length (sec. 18.3): longer data is truncated,
+    shorter data is an error; without the header the body is the rest.
+    """
+    lengths = headers.getAll("Content-Length")
+    if not lengths:
+        return body
+    if len(lengths) > 1:
+        raise ProtocolError("Repeated Content-Length")
+    length = _number(lengths[0], "Content-Length")
+    if length > len(body):
+        raise ProtocolError("Content-Length larger than message")
+    return body if length == len(body) else body[:length]

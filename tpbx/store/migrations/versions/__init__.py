@@ -1,0 +1,3 @@
+"""
+One module per schema revision, oldest first; Alembic skips this file.
+"""

@@ -48,14 +48,16 @@ def test_memoryUDPReactorConnectsProtocol():
 
 def test_fakeSinkSenderAndGuardRecord():
     """The sink, sender and guard record every call; the guard refuses
-    exactly its blocked hosts."""
+    exactly its blocked hosts, for packets and for requests."""
     sink, sender, guard = FakeMessageSink(), FakeMessageSender(), FakeAccessGuard({"10.6.6.6"})
     sink.messageReceived("m", "p")
     sink.transportError("p", "r")
     sender.send("m", "p")
     guard.authFailed("10.0.0.1", 5.0, "100")
+    assert guard.requestSeen("10.0.0.1", 6.0) and not guard.requestSeen("10.6.6.6", 7.0)
     assert sink.received == [("m", "p")] and sink.errors == [("p", "r")]
     assert sender.sent == [("m", "p")]
     assert guard.allowPacket("10.0.0.1", 1.0) and not guard.allowPacket("10.6.6.6", 2.0)
     assert guard.checks == [("10.0.0.1", 1.0), ("10.6.6.6", 2.0)]
     assert guard.failures == [("10.0.0.1", 5.0, "100")]
+    assert guard.requests == [("10.0.0.1", 6.0), ("10.6.6.6", 7.0)]

@@ -47,14 +47,15 @@ class ServerConfig:
     @ivar dbUrl: an SQLAlchemy URL, or L{None} for SQLite in C{dataDir}.
     @ivar bindHost: the address every listener binds.
     @ivar advertisedHost: the host written in Via/Contact and the digest
-        realm; the bind address unless it is a wildcard.
+        realm; L{None} to use the bind address, or for a wildcard bind the
+        address of the interface the default route leaves by.
     @ivar serverHeader: the Server/User-Agent value; no version by default.
     """
 
     dataDir: str = "data"
     dbUrl: str | None = None
     bindHost: str = "0.0.0.0"
-    advertisedHost: str = "127.0.0.1"
+    advertisedHost: str | None = None
     sipPort: int = 5060
     tlsPort: int = 5061
     webPort: int = 5000

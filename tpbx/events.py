@@ -16,10 +16,11 @@ from zope.interface import implementer
 from tpbx.interfaces import IEventSink
 
 __all__ = ["Event", "LogEventSink", "MemoryEventSink",
-           "REGISTRATION_CHANGED", "ADDRESS_BLACKLISTED"]
+           "REGISTRATION_CHANGED", "ADDRESS_BLACKLISTED", "ADDRESS_FLOODING"]
 
 REGISTRATION_CHANGED = 4101
 ADDRESS_BLACKLISTED = 12290
+ADDRESS_FLOODING = 12292
 
 
 @dataclass(frozen=True)

@@ -196,3 +196,10 @@ class IAccessGuard(Interface):
 
     def authFailed(host, now, user):
         """Count a failed authentication; may blacklist C{host}."""
+
+    def requestSeen(host, now):
+        """
+        Count a request for flood detection.
+
+        @return: False when C{host} is (now) blacklisted: drop the request.
+        """

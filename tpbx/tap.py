@@ -31,8 +31,9 @@ class Options(usage.Options):
         ["db", None, None, "Database URL (default: SQLite in the data directory), "
                            "e.g. postgresql://user:pw@host/tpbx."],
         ["bind", "b", "0.0.0.0", "Address to listen on (SIP, TLS, web)."],
-        ["public-host", None, None, "Host name/address written in Via/Contact "
-                                    "(default: the bind address, or 127.0.0.1 for a wildcard)."],
+        ["public-host", None, None, "Host name/address written in Via/Contact and used "
+                                    "as the digest realm (default: the bind address, or "
+                                    "the default route's address for a wildcard)."],
         ["sip-port", None, "5060", "SIP port, UDP and TCP.", _port],
         ["tls-port", None, "5061", "SIP over TLS port.", _port],
         ["web-port", None, "5000", "Web console / REST API port.", _port],
@@ -59,8 +60,8 @@ def configFromOptions(options: Options) -> ServerConfig:
     """
     bind = options["bind"]
     advertised = options["public-host"]
-    if advertised is None:
-        advertised = "127.0.0.1" if ipaddress.ip_address(bind).is_unspecified else bind
+    if advertised is None and not ipaddress.ip_address(bind).is_unspecified:
+        advertised = bind
     return ServerConfig(
         dataDir=options["data"], dbUrl=options["db"], bindHost=bind,
         advertisedHost=advertised, sipPort=options["sip-port"],

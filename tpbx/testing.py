@@ -146,12 +146,14 @@ class FakeAccessGuard:
     @ivar blocked: hosts C{allowPacket} says no to.
     @ivar checks: C{(host, now)} for every C{allowPacket}.
     @ivar failures: C{(host, now, user)} for every C{authFailed}.
+    @ivar requests: C{(host, now)} for every C{requestSeen}.
     """
 
     def __init__(self, blocked=()):
         self.blocked = set(blocked)
         self.checks: list[tuple] = []
         self.failures: list[tuple] = []
+        self.requests: list[tuple] = []
 
     def allowPacket(self, host, now):
         self.checks.append((host, now))
@@ -159,3 +161,7 @@ class FakeAccessGuard:
 
     def authFailed(self, host, now, user):
         self.failures.append((host, now, user))
+
+    def requestSeen(self, host, now):
+        self.requests.append((host, now))
+        return host not in self.blocked

@@ -8,7 +8,8 @@ from zope.interface.verify import verifyObject
 from tpbx.events import ADDRESS_BLACKLISTED, MemoryEventSink
 from tpbx.interfaces import IAccessGuard
 from tpbx.model import AccessEntry
-from tpbx.pbx.guard import ADDRESS_FLOODING, AccessGuard, GuardPolicy
+from tpbx.events import ADDRESS_FLOODING
+from tpbx.pbx.guard import AccessGuard, GuardPolicy
 
 SCANNER = "203.0.113.9"
 

@@ -11,6 +11,7 @@ import pytest
 from tests.pbx.sipfixtures import ALICE, BOB, CAROL, PHONE, answer, directory, register
 from tpbx.events import REGISTRATION_CHANGED, MemoryEventSink
 from tpbx.pbx.auth import DigestAuthenticator
+from tpbx.pbx.guard import AccessGuard
 from tpbx.pbx.location import MemoryLocationService
 from tpbx.pbx.netaddr import LAN_NETWORKS, isPrivate, parseNetworks
 from tpbx.pbx.registrar import NatKeepAlive, Registrar, RegistrarPolicy
@@ -313,3 +314,21 @@ def test_privateNetworks():
         assert not isPrivate(host, lan), host
     with pytest.raises(ValueError):
         parseNetworks(["10.0.0.0/33"])
+
+
+def test_guardBlacklistsPasswordGuesser():
+    """
+    Wired with an access guard, 25 wrong passwords in a minute from one
+    address blacklist it (SPEC I3): the engine then answers it nothing.
+    """
+    events = MemoryEventSink()
+    guard = AccessGuard(events)
+    auth = DigestAuthenticator(directory(), NonceSigner(b"k"), "pbx.example", guard=guard)
+    registrar = Registrar(MemoryLocationService(), auth, directory(), events)
+    for i in range(25):
+        request = register(callId=f"scan-{i}")
+        answer(request, registrar.process(request, PUBLIC, NOW + i).response,
+               "1001", f"guess{i}")
+        assert registrar.process(request, PUBLIC, NOW + i).response.status == 401
+    assert not guard.allowPacket(PUBLIC.host, NOW + 25)
+    assert [e.fields["address"] for e in events.events] == [PUBLIC.host]

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.store.test_repositories -*-
 """
 Store fixtures: a fresh store on SQLite in C{tmp_path}, and the same tests
 against PostgreSQL when C{TPBX_TEST_POSTGRES_URL} is set (see

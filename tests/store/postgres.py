@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.store.test_migrations -*-
 """
 Helpers for running tests against PostgreSQL, only when
 C{TPBX_TEST_POSTGRES_URL} names a database the tests may use (for example

@@ -9,7 +9,7 @@ import os
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from tpbx.store import openStore
 from tpbx.store.engine import alembicConfig, makeEngine, migrate, reading
@@ -101,4 +101,22 @@ def test_sqlitePragmas(tmp_path):
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA foreign_keys").scalar() == 1
         assert pragma("PRAGMA busy_timeout").scalar() >= 1000
+    store.close()
+
+
+def test_sqliteWritesTakeTheLockUpFront(tmp_path):
+    """
+    On SQLite, write transactions start with BEGIN IMMEDIATE (so a second
+    process waits for the lock instead of failing mid-transaction) and
+    reads with a plain BEGIN (so they never block the writer).
+    """
+    store = openStore(str(tmp_path))
+    statements = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+    store.setSetting("x", 1)
+    assert statements[0] == "BEGIN IMMEDIATE"
+    del statements[:]
+    store.getSetting("x")
+    assert statements[0] == "BEGIN"
     store.close()

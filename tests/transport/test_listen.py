@@ -4,12 +4,14 @@ SIPListeners binds what it is told to with the reactor it is given.
 """
 
 import pytest
+from twisted.internet import ssl
 from twisted.internet.error import CannotListenError
 
 from tpbx.sip.parser import parseMessage
 from tpbx.testing import FakeAccessGuard, FakeMessageSink, MemoryUDPReactor
 from tpbx.transport.common import TransportLimits
 from tpbx.transport.listen import SIPListeners, guessLocalAddress
+from tpbx.transport.stream import SIPTLSServerFactory
 
 from .support import options
 
@@ -18,16 +20,16 @@ def test_bindsEveryTransport():
     """UDP, TCP and TLS are bound on the bind address with the injected
     reactor; bound ports are exposed; stopService closes them."""
     reactor, sink = MemoryUDPReactor(), FakeMessageSink()
-    tlsOptions = object()
+    tlsOptions = ssl.CertificateOptions()
     listeners = SIPListeners(reactor, "127.0.0.1", 0, 5070, 5071, sink,
                              certificateOptions=tlsOptions)
     listeners.startService()
     assert listeners.running
     udpPort = listeners.ports["udp"]
     assert reactor.udpPorts[udpPort][2:] == ("127.0.0.1", 65535)
-    assert [(p, i) for p, _, _, i in reactor.tcpServers] == [(5070, "127.0.0.1")]
-    [(port, _, contextFactory, _, interface)] = reactor.sslServers
-    assert (port, contextFactory, interface) == (5071, tlsOptions, "127.0.0.1")
+    [tcp, tls] = reactor.tcpServers
+    assert (tcp[0], tcp[3], tls[0], tls[3]) == (5070, "127.0.0.1", 5071, "127.0.0.1")
+    assert isinstance(tls[1], SIPTLSServerFactory)
     assert listeners.ports == {"udp": udpPort, "tcp": 5070, "tls": 5071}
     assert listeners.localHostPort("tcp") == ("127.0.0.1", 5070)
     udpTransport = reactor.udpPorts[udpPort][1]
@@ -40,7 +42,7 @@ def test_disabledTransportsNotBound():
     reactor = MemoryUDPReactor()
     listeners = SIPListeners(reactor, "127.0.0.1", None, 5070, None, FakeMessageSink())
     listeners.startService()
-    assert reactor.udpPorts == {} and reactor.sslServers == []
+    assert reactor.udpPorts == {} and len(reactor.tcpServers) == 1
     with pytest.raises(KeyError):
         listeners.localHostPort("udp")
     listeners.stopService()

@@ -58,10 +58,14 @@ def test_providesSender():
 
 def test_udpGoesThroughListeningPort():
     """A UDP peer is written through the UDP protocol's port."""
-    registry, _, _ = makeRegistry()
+    reactor, sink = MemoryUDPReactor(), FakeMessageSink()
+    udp = SIPDatagramProtocol(sink, reactor)
+    port = MemoryDatagramTransport("192.0.2.10", 5060)
+    udp.makeConnection(port)
+    registry = TransportRegistry(reactor, sink, ConnectionTable(), udp)
     message = request()
     registry.send(message, Peer("udp", "10.0.0.9", 5070))
-    assert registry._udp.transport.written == [(message.toBytes(), ("10.0.0.9", 5070))]
+    assert port.written == [(message.toBytes(), ("10.0.0.9", 5070))]
 
 
 def test_udpDisabledReported():

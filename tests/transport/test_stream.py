@@ -5,6 +5,7 @@ SIP over TCP/TLS connections: framing, keep-alives, flows, limits, idleness.
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.internet import ssl
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -12,7 +13,9 @@ from twisted.python.failure import Failure
 from tpbx.sip.parser import parseMessage
 from tpbx.testing import FakeAccessGuard, FakeMessageSink
 from tpbx.transport.common import TransportLimits
-from tpbx.transport.stream import ConnectionTable, SIPStreamFactory
+from tpbx.transport.stream import (
+    ConnectionTable, SIPStreamFactory, SIPStreamProtocol, SIPTLSServerFactory,
+)
 
 from .support import connectStream, loggedFailures, options, response
 
@@ -220,3 +223,15 @@ def test_factoryLimitsTotalConnections():
     first = connectStream(table=table, clock=clock)[0]
     assert factory.buildProtocol(IPv4Address("TCP", "10.0.0.8", 2)) is None
     close(first, first.transport)
+
+
+def test_tlsFactoryRefusesBeforeHandshake():
+    """The TLS server factory asks the SIP factory first: a refused source
+    gets no protocol at all (no TLS wrapper around nothing)."""
+    table, clock = ConnectionTable(), Clock()
+    guard = FakeAccessGuard({"10.6.6.6"})
+    factory = SIPTLSServerFactory(ssl.CertificateOptions(), SIPStreamFactory(
+        "tls", FakeMessageSink(), clock, table, TransportLimits(), guard))
+    assert factory.buildProtocol(IPv4Address("TCP", "10.6.6.6", 2)) is None
+    wrapper = factory.buildProtocol(IPv4Address("TCP", "10.0.0.7", 2))
+    assert isinstance(wrapper.wrappedProtocol, SIPStreamProtocol)

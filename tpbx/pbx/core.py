@@ -47,7 +47,7 @@ class CoreSettings:
     serverHeader: str = "tpbx"
     allow: tuple = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
                     "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK")
-    supported: tuple = ("path", "outbound", "replaces", "timer")
+    supported: tuple = ("path",)
     accept: tuple = ("application/sdp",)
 
 

@@ -28,16 +28,12 @@ from typing import Iterable
 
 from zope.interface import implementer
 
-from tpbx.events import ADDRESS_BLACKLISTED, Event
+from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, Event
 from tpbx.interfaces import IAccessGuard, IEventSink
 from tpbx.model import AccessEntry
 from tpbx.pbx.netaddr import Network, parseAddress, parseNetworks
 
-__all__ = ["GuardPolicy", "AccessGuard", "ADDRESS_FLOODING"]
-
-# SPEC I2: "IP blacklisted for too many requests"; tpbx.events has no
-# constant for it yet.
-ADDRESS_FLOODING = 12292
+__all__ = ["GuardPolicy", "AccessGuard"]
 
 _FOREVER = float("inf")
 

@@ -355,7 +355,9 @@ class Registrar:
             raise ProtocolError("Interval Too Brief", 423)
         return min(expires, self.policy.maxExpires)
 
-    def _plan(self, aor, contacts, expires, request, peer, now, live):
+    def _plan(self, aor: str, contacts: list[NameAddr], expires: int | None,
+              request: Request, peer: Peer, now: float,
+              live: list[Binding]) -> tuple[list[Binding], list[Binding]]:
         """
         Work out every change before making any (the update is atomic,
         sec. 10.3 step 7).
@@ -378,13 +380,13 @@ class Registrar:
         room = self.policy.maxContactsPerAor - len(added)
         if room < 0:
             raise ProtocolError("Too many contacts", 403)
-        kept = sorted((b for b in byKey.values()), key=lambda b: b.registeredAt)
+        kept = sorted(byKey.values(), key=lambda b: b.registeredAt)
         removed.extend(kept[:max(0, len(kept) - room)])
         return added, removed
 
     @staticmethod
-    def _binding(aor, contact: NameAddr, expiresAt, callId, cseq, request, peer,
-                 now) -> Binding:
+    def _binding(aor: str, contact: NameAddr, expiresAt: float, callId: str,
+                 cseq: int, request: Request, peer: Peer, now: float) -> Binding:
         regId = contact.params.get("reg-id")
         return Binding(
             aor, contact.uri, expiresAt, _parseQ(contact.params.get("q")), callId,
@@ -393,7 +395,8 @@ class Registrar:
             int(regId) if regId is not None and regId.isdigit() else None,
             tuple(request.headers.getList("Path")), now)
 
-    def _apply(self, aor: str, added, removed, now: float) -> None:
+    def _apply(self, aor: str, added: list[Binding], removed: list[Binding],
+               now: float) -> None:
         for binding in removed:
             self._location.remove(aor, binding.contact)
             self.keepAlive.untrack(binding)

@@ -156,6 +156,7 @@ class Store:
         results = []
         with self._configWrite() as connection:
             digits = _getSetting(connection, DIGITS_SETTING)
+            digits = None if digits is None else int(digits)
             voicemail = _getSetting(connection, VOICEMAIL_SETTING)
             reserved = {voicemail: "the voicemail access number"} \
                 if voicemail else {}

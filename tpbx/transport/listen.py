@@ -3,7 +3,8 @@
 The SIP listening sockets as one Twisted service.
 
 L{SIPListeners} binds UDP, TCP and TLS on one address with the reactor it
-is given (never the global one), shares one sink, guard and connection
+is given (never the global one; TLS is C{listenTCP} with a TLS-wrapping
+factory that refuses sources before handshaking), shares one sink, guard and connection
 table among them, and builds the L{TransportRegistry} the stack sends
 through.  Port 0 binds an ephemeral port; the ports actually bound are in
 L{SIPListeners.ports} once the service runs, and L{SIPListeners.localHostPort}
@@ -20,7 +21,7 @@ from twisted.logger import Logger
 
 from tpbx.transport.common import TransportLimits
 from tpbx.transport.registry import TransportRegistry
-from tpbx.transport.stream import ConnectionTable, SIPStreamFactory
+from tpbx.transport.stream import ConnectionTable, SIPStreamFactory, SIPTLSServerFactory
 from tpbx.transport.udp import SIPDatagramProtocol
 
 __all__ = ["SIPListeners", "guessLocalAddress", "WILDCARDS"]
@@ -134,8 +135,9 @@ class SIPListeners(Service):
         if name == "tcp":
             return self._reactor.listenTCP(port, self._factories["tcp"],
                                            interface=interface)
-        return self._reactor.listenSSL(port, self._factories["tls"],
-                                       self._certificateOptions, interface=interface)
+        return self._reactor.listenTCP(
+            port, SIPTLSServerFactory(self._certificateOptions, self._factories["tls"]),
+            interface=interface)
 
     def _closeListeners(self) -> list:
         """@return: the Deferreds of the closing ports."""

@@ -24,6 +24,7 @@ from collections import Counter
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from tpbx.errors import ProtocolError, SIPParseError
 from tpbx.sip.framing import FramedMessage, FramingError, KeepAlivePing, StreamFramer
@@ -32,7 +33,10 @@ from tpbx.sip.parser import parseMessage
 from tpbx.sip.peer import Peer
 from tpbx.transport.common import TransportLimits, rejection, stampTopVia
 
-__all__ = ["ConnectionTable", "SIPStreamProtocol", "SIPStreamFactory", "PONG"]
+__all__ = [
+    "ConnectionTable", "SIPStreamProtocol", "SIPStreamFactory",
+    "SIPTLSServerFactory", "PONG",
+]
 
 #: RFC 5626 sec. 3.5.1: the answer to a CRLFCRLF ping.
 PONG = b"\r\n"
@@ -285,18 +289,46 @@ class SIPStreamFactory(ServerFactory):
         self._limits = limits
         self._guard = guard
 
+    def admits(self, addr) -> bool:
+        """
+        @param addr: the remote address of a new connection.
+        @return: whether it may connect: not refused by the guard, and
+            under the connection quotas.
+        """
+        host = addr.host
+        if self._guard is not None and not self._guard.allowPacket(
+                host, self._clock.seconds()):
+            return False
+        if (self._table.countFrom(host) >= self._limits.maxConnectionsPerHost
+                or len(self._table) >= self._limits.maxConnections):
+            self.log.warn("Refused connection from {host}: too many connections",
+                          host=host)
+            return False
+        return True
+
     def buildProtocol(self, addr):
         """
         @return: a L{SIPStreamProtocol}, or L{None} (the connection is
             closed at once) when C{addr} may not connect.
         """
-        host = addr.host
-        if self._guard is not None and not self._guard.allowPacket(
-                host, self._clock.seconds()):
+        return SIPStreamProtocol(*self._args) if self.admits(addr) else None
+
+
+class SIPTLSServerFactory(TLSMemoryBIOFactory):
+    """
+    TLS around a L{SIPStreamFactory} that admits a connection before any
+    handshake.  (C{listenSSL} wraps whatever the factory returns, even
+    L{None}, which breaks on the first event of a refused connection.)
+    """
+
+    def __init__(self, contextFactory, wrappedFactory: SIPStreamFactory):
+        """
+        @param contextFactory: the server TLS options.
+        @param wrappedFactory: the SIP factory to admit with and wrap.
+        """
+        super().__init__(contextFactory, False, wrappedFactory)
+
+    def buildProtocol(self, addr):
+        if not self.wrappedFactory.admits(addr):
             return None
-        if (self._table.countFrom(host) >= self._limits.maxConnectionsPerHost
-                or len(self._table) >= self._limits.maxConnections):
-            self.log.warn("Refused connection from {host}: too many connections",
-                          host=host)
-            return None
-        return SIPStreamProtocol(*self._args)
+        return super().buildProtocol(addr)

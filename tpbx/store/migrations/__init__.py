@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.store.test_migrations -*-
 """
 Alembic migrations of the tpbx store (run by L{tpbx.store.engine.migrate}).
 

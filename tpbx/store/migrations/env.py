@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.store.test_migrations -*-
 """
 Alembic environment for tpbx.
 

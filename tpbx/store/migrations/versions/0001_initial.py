@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.store.test_migrations -*-
 """
 Initial schema: settings, extensions, registration bindings, the
 blacklist/whitelist and the configuration version counter.

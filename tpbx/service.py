@@ -1,0 +1,231 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+The PBX's service tree and its wiring: the one place that knows every layer.
+
+L{PBXService} opens the store, builds the SIP stack (transports -> engine ->
+transaction layer -> PBX core -> registrar), the web API, and the periodic
+housekeeping (configuration refresh, binding expiry and persistence, NAT
+keep-alive pings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from twisted.application import internet
+from twisted.application.service import MultiService
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from tpbx.config import ServerConfig
+from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, LogEventSink
+from tpbx.interfaces import IEventSink
+from tpbx.model import AccessEntry
+from tpbx.pbx.auth import DigestAuthenticator
+from tpbx.pbx.core import CoreSettings, PBXCore
+from tpbx.pbx.directory import LiveDirectory
+from tpbx.pbx.engine import SIPEngine
+from tpbx.pbx.guard import AccessGuard
+from tpbx.pbx.journal import BindingJournal, bindingFromRow
+from tpbx.pbx.keepalive import KeepAlivePinger
+from tpbx.pbx.location import MemoryLocationService
+from tpbx.pbx.registrar import Registrar
+from tpbx.pbx.status import PBXStatus
+from tpbx.sip.digest import NonceSigner
+from tpbx.sip.layer import TransactionLayer
+from tpbx.store.firstrun import verifyAdminPassword
+from tpbx.store.repositories import openStore
+from tpbx.store.snapshot import SnapshotRefresher
+from tpbx.transport.listen import SIPListeners, guessLocalAddress
+from tpbx.transport.tls import loadOrCreateCertificate, serverOptions, ClientTLSPolicy
+from tpbx.web.api import ApiApp
+from tpbx.web.site import makeSite
+
+__all__ = ["PBXService"]
+
+HOUSEKEEPING_INTERVAL = 1.0
+
+
+@implementer(IEventSink)
+class _BlacklistRecorder:
+    """
+    Logs events, and writes every automatic blacklisting to the store so
+    it shows in the console/API/CLI and can be lifted there (one source of
+    truth: the store's access list).
+    """
+
+    def __init__(self, sink, store, onStored):
+        self._sink = sink
+        self._store = store
+        self._onStored = onStored
+
+    def emit(self, event) -> None:
+        self._sink.emit(event)
+        if event.id in (ADDRESS_BLACKLISTED, ADDRESS_FLOODING):
+            fields = event.fields
+            self._store.addAccess("blacklist", AccessEntry(
+                fields["address"], fields.get("until"), fields.get("reason", "")))
+            self._onStored(fields["address"])
+
+
+def _nonceSecret(store) -> bytes:
+    """The HMAC key of nonces, kept in the store so nonces survive restarts."""
+    secret = store.getSetting("nonceSecret")
+    if secret is None:
+        secret = os.urandom(32).hex()
+        store.setSetting("nonceSecret", secret)
+    return bytes.fromhex(secret)
+
+
+class PBXService(MultiService):
+    """
+    @ivar config: the L{ServerConfig}.
+    @ivar listeners: the SIP listeners (ports bound, once running).
+    @ivar ports: C{{"udp": ..., "tcp": ..., "tls": ..., "web": ...}} once
+        running; also written to C{DATA/ports.json}.
+    """
+
+    _log = Logger()
+
+    def __init__(self, config: ServerConfig, reactor):
+        super().__init__()
+        self.config = config
+        self._reactor = reactor
+        self.ports: dict[str, int] = {}
+
+    def startService(self) -> None:
+        self._build()
+        super().startService()
+        self.ports = dict(self.listeners.ports)
+        self.ports["web"] = self._web._port.getHost().port
+        self._writePorts()
+        self._restoreBindings()
+        self._housekeeping.start(HOUSEKEEPING_INTERVAL, now=False)
+
+    def stopService(self):
+        if self._housekeeping.running:
+            self._housekeeping.stop()
+        self._journal.flush()
+        self.engine.stop()
+        d = super().stopService()
+        self.store.close()
+        return d
+
+    # Wiring
+
+    def _build(self) -> None:
+        config, reactor = self.config, self._reactor
+        self.store = openStore(config.dataDir, config.dbUrl, seconds=reactor.seconds)
+        self._refresher = SnapshotRefresher(self.store, self._configChanged)
+        self.directory = LiveDirectory(self._refresher.snapshot)
+        events = _BlacklistRecorder(LogEventSink(), self.store, self._blacklistStored)
+        self.guard = AccessGuard(events)
+        self._applyAccessLists(self._refresher.snapshot)
+        authenticator = DigestAuthenticator(
+            self.directory, NonceSigner(_nonceSecret(self.store)),
+            realm=self._advertisedHost(), guard=self.guard,
+            algorithms=self._digestAlgorithms())
+        self.location = MemoryLocationService()
+        self._journal = BindingJournal(self.store.flushBindings)
+        self.registrar = Registrar(self.location, authenticator, self.directory,
+                                   events, listener=self._journal.changed)
+        self.engine = SIPEngine(reactor, TransactionLayer(), sender=None)
+        self.listeners = self._buildListeners()
+        self.engine.sender = self.listeners.sender
+        self.engine.user = PBXCore(reactor, self.engine, self.registrar, authenticator,
+                                   self.directory, self.guard,
+                                   CoreSettings(serverHeader=config.serverHeader))
+        self._pinger = KeepAlivePinger(self.engine, self.registrar, self.listeners.localHostPort,
+                                       config.serverHeader)
+        self.listeners.setServiceParent(self)
+        self._web = self._buildWeb()
+        self._web.setServiceParent(self)
+        self._housekeeping = LoopingCall(self._tick)
+        self._housekeeping.clock = reactor
+
+    def _buildListeners(self) -> SIPListeners:
+        config = self.config
+        hosts = ["localhost"]
+        ips = sorted({"127.0.0.1", self._advertisedHost()})
+        certificate = loadOrCreateCertificate(config.dataDir, hostnames=hosts, ips=ips)
+        return SIPListeners(
+            self._reactor, config.bindHost, config.sipPort, config.sipPort, config.tlsPort,
+            self.engine, self.guard, serverOptions(certificate),
+            clientTLS=ClientTLSPolicy(), advertisedHost=config.advertisedHost)
+
+    def _digestAlgorithms(self) -> tuple:
+        """
+        The digest algorithms offered, in order (setting
+        C{sipDigestAlgorithms}).  MD5 comes first by default: many phones and
+        SIPp answer only the first challenge and know no SHA-256, while
+        SHA-256 clients still find their challenge second (RFC 8760 sec. 2.4).
+        """
+        value = self.store.getSetting("sipDigestAlgorithms", "MD5,SHA-256")
+        return tuple(a.strip() for a in value.split(",") if a.strip())
+
+    def _advertisedHost(self) -> str:
+        config = self.config
+        if config.advertisedHost:
+            return config.advertisedHost
+        return guessLocalAddress(ipv6=":" in config.bindHost)
+
+    def _buildWeb(self):
+        store = self.store
+
+        def checkPassword(username: str, password: str) -> bool:
+            return username == "admin" and verifyAdminPassword(store, password)
+
+        api = ApiApp(store, PBXStatus(self.location, self._reactor), checkPassword,
+                     self._reactor, self.guard)
+        site = makeSite(api.resource(), self._reactor, self.config.serverHeader)
+        return internet.TCPServer(self.config.webPort, site,
+                                  interface=self.config.bindHost, reactor=self._reactor)
+
+    # Housekeeping
+
+    def _tick(self) -> None:
+        now = self._reactor.seconds()
+        for step in (self._refresher.poll, lambda: self.registrar.expire(now),
+                     lambda: self._pinger.pingDue(now), self._journal.flush):
+            try:
+                step()
+            except Exception:
+                self._log.failure("housekeeping step failed")
+
+    def _configChanged(self, snapshot) -> None:
+        self.directory.replace(snapshot)
+        self._applyAccessLists(snapshot)
+
+    def _applyAccessLists(self, snapshot) -> None:
+        self.guard.setStaticLists(snapshot.accessList("blacklist"),
+                                  snapshot.accessList("whitelist"))
+
+    def _blacklistStored(self, address: str) -> None:
+        """
+        An automatic blacklisting is now in the store: load it as a static
+        entry and drop the guard's own copy, so lifting it from the API or
+        CLI takes effect.
+        """
+        self._refresher.poll()
+        self.guard.removeDynamic(address)
+
+    def _restoreBindings(self) -> None:
+        now = self._reactor.seconds()
+        rows = self.store.loadBindings(now)
+        for row in rows:
+            binding = bindingFromRow(row)
+            self.location.register(binding.aor, binding, now)
+            if binding.peer.transport == "udp":
+                self.registrar.keepAlive.track(binding, now)
+        if rows:
+            self._log.info("restored {n} registrations", n=len(rows))
+
+    def _writePorts(self) -> None:
+        path = os.path.join(self.config.dataDir, "ports.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.ports, f)
+        os.replace(tmp, path)
+        self._log.info("tpbx listening: {ports}", ports=self.ports)

@@ -46,6 +46,8 @@ from tpbx.web.site import makeSite
 __all__ = ["PBXService"]
 
 HOUSEKEEPING_INTERVAL = 1.0
+# Seconds a registered flow stays open past its binding's expiry.
+KEEP_OPEN_MARGIN = 32
 
 
 @implementer(IEventSink)
@@ -130,7 +132,7 @@ class PBXService(MultiService):
         self.location = MemoryLocationService()
         self._journal = BindingJournal(self.store.flushBindings)
         self.registrar = Registrar(self.location, authenticator, self.directory,
-                                   events, listener=self._journal.changed)
+                                   events, listener=self._bindingsChanged)
         self.engine = SIPEngine(reactor, TransactionLayer(), sender=None)
         self.listeners = self._buildListeners()
         self.engine.sender = self.listeners.sender
@@ -184,6 +186,19 @@ class PBXService(MultiService):
                                   interface=self.config.bindHost, reactor=self._reactor)
 
     # Housekeeping
+
+    def _bindingsChanged(self, added, removed) -> None:
+        """
+        Persist binding changes, and keep the TCP/TLS connection a binding
+        arrived on open for its lifetime, so requests for the phone reuse
+        it (RFC 5626 sec. 4.2; phones behind NAT cannot be reached on a new one).
+        """
+        self._journal.changed(added, removed)
+        now = self._reactor.seconds()
+        for binding in added:
+            if binding.peer.flow is not None:
+                self.listeners.sender.keepOpen(binding.peer.flow,
+                                               binding.remaining(now) + KEEP_OPEN_MARGIN)
 
     def _tick(self) -> None:
         now = self._reactor.seconds()

@@ -109,7 +109,9 @@ def test_stampDifferentAddress():
 def test_stampRport():
     """
     An empty rport is filled with the source port and received is then
-    always added (RFC 3581 sec. 4); a filled rport is left alone.
+    always added (RFC 3581 sec. 4); an rport or received value the peer
+    wrote itself is replaced by the real source, so responses can't be
+    reflected to an address the peer names.
     """
     via = parseVia("SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bKx")
     stamped = stampReceived(via, "10.0.0.1", 61000)
@@ -117,4 +119,7 @@ def test_stampRport():
     assert str(stamped) == ("SIP/2.0/UDP 10.0.0.1:5060;rport=61000;"
                             "branch=z9hG4bKx;received=10.0.0.1")
     filled = parseVia("SIP/2.0/UDP 10.0.0.1;rport=7")
-    assert stampReceived(filled, "10.0.0.1", 9).params == {"rport": "7"}
+    assert stampReceived(filled, "10.0.0.1", 9).params == {
+        "rport": "9", "received": "10.0.0.1"}
+    forged = parseVia("SIP/2.0/UDP 10.0.0.1;received=192.0.2.9")
+    assert stampReceived(forged, "10.0.0.1", 9).params == {}

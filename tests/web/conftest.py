@@ -17,7 +17,8 @@ from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 from treq.testing import StubTreq
 
-from tests.web.fakes import FakeGuard, FakeStatusSource, MemoryConfigStore
+from tests.web.fakes import FakeStatusSource, MemoryConfigStore
+from tpbx.testing import FakeAccessGuard
 from tpbx.web.api import ApiApp
 from tpbx.web.site import makeSite
 
@@ -144,8 +145,8 @@ def status() -> FakeStatusSource:
 
 
 @pytest.fixture
-def guard() -> FakeGuard:
-    return FakeGuard()
+def guard() -> FakeAccessGuard:
+    return FakeAccessGuard()
 
 
 @pytest.fixture

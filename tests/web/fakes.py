@@ -14,10 +14,10 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from tpbx.errors import Conflict, NotFound, ValidationError
-from tpbx.interfaces import IAccessGuard, IConfigStore, IStatusSource
+from tpbx.interfaces import IConfigStore, IStatusSource
 from tpbx.model import AccessEntry, Extension
 
-__all__ = ["MemoryConfigStore", "FakeStatusSource", "FakeGuard",
+__all__ = ["MemoryConfigStore", "FakeStatusSource",
            "GENERATED_PASSWORD"]
 
 GENERATED_PASSWORD = "Gen3rated-Secret-Pw"
@@ -138,19 +138,3 @@ class FakeStatusSource:
         return list(self.current)
 
 
-@implementer(IAccessGuard)
-class FakeGuard:
-    """
-    L{IAccessGuard} that blocks the hosts in C{blocked} and records every
-    failed authentication it is told about.
-    """
-
-    def __init__(self):
-        self.blocked: set[str] = set()
-        self.failures: list[tuple[str, float, str]] = []
-
-    def allowPacket(self, host: str, now: float) -> bool:
-        return host not in self.blocked
-
-    def authFailed(self, host: str, now: float, user: str) -> None:
-        self.failures.append((host, now, user))

@@ -6,7 +6,8 @@ The web tests' fakes provide the interfaces they stand in for.
 from twisted.internet.task import Clock
 from zope.interface.verify import verifyObject
 
-from tests.web.fakes import FakeGuard, FakeStatusSource, MemoryConfigStore
+from tests.web.fakes import FakeStatusSource, MemoryConfigStore
+from tpbx.testing import FakeAccessGuard
 from tpbx.interfaces import IAccessGuard, IConfigStore, IStatusSource
 from tpbx.model import AccessEntry
 
@@ -15,7 +16,7 @@ def test_fakesProvideInterfaces():
     """Each fake passes verifyObject for its interface."""
     assert verifyObject(IConfigStore, MemoryConfigStore(Clock()))
     assert verifyObject(IStatusSource, FakeStatusSource())
-    assert verifyObject(IAccessGuard, FakeGuard())
+    assert verifyObject(IAccessGuard, FakeAccessGuard())
 
 
 def test_memoryStoreSettingsAndExpiry():

@@ -20,6 +20,7 @@ from zope.interface import implementer
 
 from tpbx.errors import ProtocolError
 from tpbx.interfaces import ITransactionUser
+from tpbx.sip.address import parseContacts, parseNameAddr
 from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.uri import parseURI
 
@@ -31,8 +32,19 @@ KNOWN_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
 
 # Methods that only make sense inside a dialog; we have none yet, so 481.
 _IN_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK", "NOTIFY", "REFER"})
+# Requests that fork into several copies of one call (sec. 8.2.2.2).
+_DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER"})
 # Known methods we do not serve at all: 405 with Allow (sec. 8.2.1).
 _NOT_ALLOWED = frozenset({"MESSAGE", "PUBLISH"})
+
+
+def _mediaRangeMatches(mediaRange: str, accepted) -> bool:
+    """Whether an Accept media-range (sec. 20.1) covers one of C{accepted}."""
+    wanted = mediaRange.partition(";")[0].strip().lower()
+    if wanted in ("*/*", ""):
+        return True
+    kind, _, sub = wanted.partition("/")
+    return any(wanted == a or (sub == "*" and a.startswith(kind + "/")) for a in accepted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,11 @@ class PBXCore:
         self._allow = ", ".join(settings.allow)
         self._supported = frozenset(settings.supported)
         self._merged: dict = {}
+        self._methodChecks = {
+            "INVITE": self._checkSessionBody,
+            "UPDATE": self._checkSessionBody,
+            "REGISTER": self._checkRegisterSyntax,
+        }
         self._handlers = {
             "REGISTER": self._onRegister,
             "OPTIONS": self._onOptions,
@@ -122,7 +139,7 @@ class PBXCore:
         maxForwards = request.headers.get("Max-Forwards")
         if maxForwards is not None:
             maxForwards = maxForwards.strip()
-            if not maxForwards.isdigit() or len(maxForwards) > 3 or int(maxForwards) > 255:
+            if not (maxForwards.isascii() and maxForwards.isdigit()) or len(maxForwards) > 10:
                 return 400, "Invalid Max-Forwards", []
             if int(maxForwards) == 0 and method not in ("OPTIONS", "REGISTER"):
                 return 483, None, []
@@ -133,6 +150,39 @@ class PBXCore:
                            if tag.lower() not in self._supported]
             if unsupported:
                 return 420, None, [("Unsupported", ", ".join(unsupported))]
+        check = self._methodChecks.get(method)
+        return check(request) if check is not None else None
+
+    def _checkSessionBody(self, request):
+        """
+        Sec. 8.2.3: a body we cannot read gets 415 with Accept; sec. 8.2.2
+        / 21.4.7: an Accept that excludes SDP means we could not answer,
+        406.  Both are checked before authentication: they reveal nothing.
+        """
+        accept = self.settings.accept
+        if request.body:
+            contentType = (request.headers.get("Content-Type") or "").partition(";")[0]
+            if contentType.strip().lower() not in accept:
+                return 415, None, [("Accept", ", ".join(accept))]
+        ranges = request.headers.getList("Accept")
+        if ranges and not any(_mediaRangeMatches(r, accept) for r in ranges):
+            return 406, None, []
+        return None
+
+    @staticmethod
+    def _checkRegisterSyntax(request):
+        """
+        Sec. 10.3 step 1-2 syntax: the To must be a SIP or SIPS address and
+        the Contacts must parse; checked before authentication so a broken
+        REGISTER gets 400 whoever sends it.
+        """
+        toValue = request.headers.get("To") or ""
+        scheme = parseNameAddr(toValue).uri.partition(":")[0].strip().lower()
+        if scheme not in ("sip", "sips"):
+            return 400, "To must be a SIP or SIPS URI", []
+        contacts = request.headers.getAll("Contact")
+        if contacts:
+            parseContacts(contacts)
         return None
 
     @staticmethod
@@ -145,10 +195,11 @@ class PBXCore:
 
     def _isMerged(self, request, transaction) -> bool:
         """
-        A request without To tag whose From tag, Call-ID and CSeq match a
-        request in progress that came by another path (sec. 8.2.2.2).
+        A dialog-creating request without To tag whose From tag, Call-ID
+        and CSeq match a request in progress that came by another path (sec.
+        8.2.2.2: the forked copies of one INVITE must make one call).
         """
-        if request.method in ("ACK", "CANCEL"):
+        if request.method not in _DIALOG_CREATING:
             return False
         key = self._mergeKey(request)
         if key is None:

@@ -147,17 +147,22 @@ def stampReceived(via: Via, host: str, port: int) -> Via:
     RFC 3581 sec. 4).
 
     C{received} is added when the sent-by host is not the source address
-    (a domain name never is); when the request carried an empty C{rport},
-    it is filled with the source port and C{received} is always added.
+    (a domain name never is); when the request carried C{rport}, it is set
+    to the source port and C{received} is always added.  Values a peer put
+    in C{received} or C{rport} itself are overwritten or removed: responses
+    must go back to where the request really came from, never to an
+    address the peer names (that would make us a reflector).
 
     @param host: the source IP address, IPv6 without brackets.
     @param port: the source port.
     @return: a new L{Via}; C{via} is left untouched.
     """
     params = dict(via.params)
-    if "rport" in params and params["rport"] is None:
+    if "rport" in params:
         params["rport"] = str(port)
         params["received"] = host
     elif not _sameAddress(via.host, host):
         params["received"] = host
+    else:
+        params.pop("received", None)
     return Via(via.protocol, via.transport, via.host, via.port, params)

@@ -78,7 +78,7 @@ def test_initTwice(ready):
 
 
 def test_initNeedsPassword(run, monkeypatch):
-    """--non-interactive without a password is a usage error (exit 2)."""
+    """--non-interactive without any password is a usage error (exit 2)."""
     monkeypatch.delenv("TPBX_ADMIN_PASSWORD", raising=False)
     code, out, err = run("init", "--non-interactive")
     assert code == 2 and "--admin-password" in err
@@ -106,7 +106,7 @@ def test_initInteractive(run, data, monkeypatch):
     Without --non-interactive, init asks for what the options leave out,
     with defaults on empty answers, and for the password twice.
     """
-    answers = iter(["4", "", "1000", "", "", "mail.example.com", ""])
+    answers = iter(["4", "", "", "", "", "mail.example.com", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
     passwords = iter(["one", "two", ADMIN, ADMIN])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(passwords))
@@ -386,3 +386,46 @@ def test_consoleScript(tmp_path):
                              data], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.startswith("tpbx-admin: error:")
+
+
+def test_storeOptionsBeforeCommand(run, data):
+    """
+    --data and --db are accepted before the command too
+    (C{tpbx-admin --data DIR init ...}).
+    """
+    code, out, err = run("--data", data, "init", "--non-interactive",
+                         "--admin-password", ADMIN, withData=False)
+    assert code == 0 and os.path.exists(os.path.join(data, "tpbx.db"))
+    assert run("--data", data, "extension", "list", withData=False)[0] == 0
+
+
+def test_generateAdminPassword(run, data):
+    """--generate-admin-password prints a strong password that works."""
+    code, out, err = run("init", "--non-interactive",
+                         "--generate-admin-password")
+    assert code == 0
+    password = out.splitlines()[-1].removeprefix("admin password: ")
+    assert weakPasswordReason(password) is None
+    store = storeOf(data)
+    assert verifyAdminPassword(store, password)
+    store.close()
+    assert run("init", "--force", "--generate-admin-password",
+               "--admin-password", ADMIN)[0] == 2
+
+
+def test_operatorDefaultFollowsDigits(run, data):
+    """With --digits 4 and no --operator, the operator is 1000."""
+    assert run("init", "--non-interactive", "--admin-password", ADMIN,
+               "--digits", "4")[0] == 0
+    store = storeOf(data)
+    assert store.getSetting("operatorExtension") == "1000"
+    store.close()
+
+
+def test_runAsModule(tmp_path):
+    """C{python -m tpbx.admin} runs the same command line."""
+    result = subprocess.run([sys.executable, "-m", "tpbx.admin", "extension",
+                             "list", "--data", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("tpbx-admin: error: no tpbx store")

@@ -29,6 +29,7 @@ from tpbx.passwords import generatePassword, generatePin
 from tpbx.store import (
     SetupChoices, initialise, isInitialised, openStore,
 )
+from tpbx.store.firstrun import defaultOperator
 from tpbx.store.csvimport import CSV_COLUMNS, importExtensions
 from tpbx.store.engine import DB_FILENAME
 from tpbx.store.validation import ALLOW_WEAK, COLUMN_OF
@@ -97,15 +98,16 @@ def _out(*parts) -> None:
 
 
 def buildParser() -> argparse.ArgumentParser:
-    """@return: the argument parser of every command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", default="./data", metavar="DIR",
-                        help="data directory (default ./data)")
-    common.add_argument("--db", metavar="URL", help="database URL, e.g. "
-                        "postgresql://user:pw@host/tpbx (default: SQLite "
-                        "in the data directory)")
+    """
+    @return: the argument parser of every command.  C{--data} and C{--db}
+        are accepted before the command and after it; the subcommands'
+        copies default to SUPPRESS so they never hide the global ones.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG, description="Set up and edit a tpbx configuration.")
+    _addStoreOptions(parser, "./data", None)
+    common = argparse.ArgumentParser(add_help=False)
+    _addStoreOptions(common, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True,
                                      metavar="COMMAND")
     _addInit(commands, common)
@@ -115,6 +117,14 @@ def buildParser() -> argparse.ArgumentParser:
     return parser
 
 
+def _addStoreOptions(parser, dataDefault, dbDefault) -> None:
+    parser.add_argument("--data", default=dataDefault, metavar="DIR",
+                        help="data directory (default ./data)")
+    parser.add_argument("--db", default=dbDefault, metavar="URL",
+                        help="database URL, e.g. postgresql://user:pw@host"
+                        "/tpbx (default: SQLite in the data directory)")
+
+
 def _addInit(commands, common) -> None:
     init = commands.add_parser(
         "init", parents=[common], help="first-run setup",
@@ -122,8 +132,12 @@ def _addInit(commands, common) -> None:
         "Without --non-interactive, asks for what the options leave out.")
     init.add_argument("--non-interactive", action="store_true",
                       help="never prompt; use the options and defaults")
-    init.add_argument("--admin-password", metavar="P", help="admin "
-                      f"password (or set {ADMIN_PASSWORD_ENV})")
+    secret = init.add_mutually_exclusive_group()
+    secret.add_argument("--admin-password", metavar="P", help="admin "
+                        f"password (or set {ADMIN_PASSWORD_ENV})")
+    secret.add_argument("--generate-admin-password", action="store_true",
+                        help="generate a strong admin password and print "
+                        "it once")
     init.add_argument("--digits", type=int, help="extension number length "
                       "(default 3)")
     init.add_argument("--voicemail-number", help="voicemail access number "
@@ -263,10 +277,13 @@ _QUESTIONS = [
 
 def _init(args) -> int:
     interactive = not args.non_interactive
-    password = args.admin_password or os.environ.get(ADMIN_PASSWORD_ENV)
+    generated = generatePassword() if args.generate_admin_password else None
+    password = generated or args.admin_password or os.environ.get(
+        ADMIN_PASSWORD_ENV)
     if password is None and not interactive:
-        raise UsageError("--admin-password (or " + ADMIN_PASSWORD_ENV
-                         + ") is required with --non-interactive")
+        raise UsageError("--admin-password, --generate-admin-password or "
+                         f"{ADMIN_PASSWORD_ENV} is required with "
+                         "--non-interactive")
     choices = _setupChoices(args, interactive)
     if password is None:
         password = _askPassword()
@@ -274,6 +291,8 @@ def _init(args) -> int:
         initialise(store, password, choices, force=args.force,
                    allowWeak=args.allow_weak)
     _out(f"tpbx store set up in {args.db or args.data}")
+    if generated is not None:
+        _out(f"admin password: {generated}")
     return 0
 
 
@@ -286,11 +305,18 @@ def _setupChoices(args, interactive: bool) -> SetupChoices:
     for option, attribute, label in _QUESTIONS:
         value = getattr(args, option)
         if value is None and interactive:
-            value = _ask(label, getattr(choices, attribute))
+            value = _ask(label, _defaultAnswer(choices, attribute))
         if value is not None:
             setattr(choices, attribute, value)
-    choices.digits = _integer("extensionDigits", choices.digits)
+        if attribute == "digits":
+            choices.digits = _integer("extensionDigits", choices.digits)
     return choices
+
+
+def _defaultAnswer(choices: SetupChoices, attribute: str):
+    if attribute == "operator" and choices.operator is None:
+        return defaultOperator(choices.digits)
+    return getattr(choices, attribute)
 
 
 def _ask(label: str, default) -> str | None:
@@ -459,3 +485,7 @@ def _accessRemove(args) -> int:
         store.removeAccess(args.kind, args.network)
     _out(f"{args.network} removed from the {args.kind}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

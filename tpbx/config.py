@@ -32,7 +32,9 @@ def parsePortRange(text: str) -> PortRange:
     @raise ValueError: when it is not two ports in order.
     """
     first, sep, last = text.partition("-")
-    if not sep or not first.strip().isdigit() or not last.strip().isdigit():
+    first, last = first.strip(), last.strip()
+    if not (sep and first.isascii() and first.isdigit() and last.isascii()
+            and last.isdigit()):
         raise ValueError(f"expected FIRST-LAST, got {text!r}")
     result = PortRange(int(first), int(last))
     if not 1 <= result.first <= result.last <= 65535:

@@ -38,9 +38,12 @@ class Event:
 
 @implementer(IEventSink)
 class LogEventSink:
-    """Writes events as structured Twisted log records."""
+    """Writes events as structured Twisted log records (namespace C{tpbx.events})."""
 
-    _log = Logger(namespace="tpbx.events")
+    def __init__(self):
+        # Per instance: read through C{self}, a class-level Logger would
+        # swap this namespace for the class's dotted name.
+        self._log = Logger(namespace="tpbx.events", source=self)
 
     def emit(self, event: Event) -> None:
         self._log.info("event {event_id}: {event_message}", event_id=event.id,

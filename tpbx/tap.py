@@ -15,7 +15,7 @@ __all__ = ["Options", "makeService", "configFromOptions"]
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 0 <= int(value) <= 65535:
+    if not (value.isascii() and value.isdigit()) or not 0 <= int(value) <= 65535:
         raise usage.UsageError(f"not a port number: {value!r}")
     return int(value)
 
@@ -34,9 +34,9 @@ class Options(usage.Options):
         ["public-host", None, None, "Host name/address written in Via/Contact and used "
                                     "as the digest realm (default: the bind address, or "
                                     "the default route's address for a wildcard)."],
-        ["sip-port", None, "5060", "SIP port, UDP and TCP.", _port],
-        ["tls-port", None, "5061", "SIP over TLS port.", _port],
-        ["web-port", None, "5000", "Web console / REST API port.", _port],
+        ["sip-port", None, 5060, "SIP port, UDP and TCP.", _port],
+        ["tls-port", None, 5061, "SIP over TLS port.", _port],
+        ["web-port", None, 5000, "Web console / REST API port.", _port],
         ["rtp-internal", None, "7000-7499", "RTP ports for internal calls."],
         ["rtp-external", None, "9000-9049", "RTP ports for trunks and remote phones."],
         ["server-header", None, "tpbx", "Server/User-Agent header value."],

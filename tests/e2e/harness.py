@@ -295,13 +295,15 @@ class SippResult:
 
 
 def runSipp(workDir, target, usersCsv, calls, rate=100, expires=3600, transport="u1",
-            scenario=None, timeout=60.0, cpu=None, extra=()):
+            scenario=None, timeout=60.0, cpu=None, localPort=None, extra=()):
     """
     Run SIPp (bounded by C{-m}, C{-timeout} and a process timeout).
 
     @param target: C{host:port}.
     @param transport: SIPp C{-t} value (C{u1} UDP, C{t1} TCP).
     @param cpu: pin SIPp to this CPU with taskset.
+    @param localPort: SIPp's C{-p}; the Contact carries it, so an
+        un-REGISTER must reuse the port of the REGISTER run.
     @return: a L{SippResult}; C{cpu} is SIPp's own user+system seconds.
     """
     workDir = Path(workDir)
@@ -310,8 +312,8 @@ def runSipp(workDir, target, usersCsv, calls, rate=100, expires=3600, transport=
     cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + [
         "sipp", "-sf", str(scenario or SIPP_DIR / "register.xml"), "-inf", str(usersCsv),
         "-key", "expires", str(expires), target, "-i", "127.0.0.1",
-        "-p", str(freePort()), "-mp", str(freePort()), "-t", transport,
-        "-m", str(calls), "-r", str(rate), "-rp", "1000", "-nd", "-nostdin",
+        "-p", str(localPort or freePort()), "-mp", str(freePort()), "-t", transport,
+        "-m", str(calls), "-r", str(rate), "-rp", "1000", "-nostdin",
         "-recv_timeout", "5000", "-timeout", "%ds" % int(timeout), "-timeout_error",
         "-trace_stat", "-stf", str(stf), "-fd", "3600",
         "-trace_err", "-error_file", str(err)] + list(extra)
@@ -416,11 +418,14 @@ class TpbxProcess:
 
     def admin(self, *args, timeout=300):
         """
-        Run C{tpbx-admin --data DIR ARGS}.
+        Run C{tpbx-admin --data DIR ARGS} with our interpreter.
 
         @raise RuntimeError: on a non-zero exit, with its output.
         """
-        cmd = [self.python, "-m", "tpbx.admin", "--data", str(self.dataDir)] + list(args)
+        # main() rather than -m: tpbx/admin.py has no __main__ block (yet);
+        # --data last: it is an option of each subcommand, not of the tool.
+        cmd = [self.python, "-c", "import sys; from tpbx.admin import main; sys.exit(main())"
+               ] + list(args) + ["--data", str(self.dataDir)]
         p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                            stdin=subprocess.DEVNULL)
         if p.returncode != 0:

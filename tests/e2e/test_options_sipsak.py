@@ -41,7 +41,9 @@ def test_optionsPing(server):
 def test_registerDigest(server):
     """sipsak registers extension 100 with digest auth; the API lists it."""
     contact = "sip:100@%s:%d" % (server.host, freePort(low=2000, high=9999))
-    p = sipsak("-U", "-i", "-C", contact, "-x", "60", "-a", server.extensions["100"].password,
+    # -u: without it sipsak 0.9.8.1 sends username="100@" for this URI
+    p = sipsak("-U", "-i", "-C", contact, "-x", "60", "-u", "100",
+               "-a", server.extensions["100"].password,
                "-s", "sip:100@%s:%d" % (server.host, server.sipPort))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "100" in registeredNumbers(server.registrations())

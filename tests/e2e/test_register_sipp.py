@@ -11,7 +11,7 @@ register in one run and the REST API must then list exactly those.
 import pytest
 
 from tests.e2e.conftest import requireBinaries
-from tests.e2e.harness import registeredNumbers, runSipp, writeSippUsers
+from tests.e2e.harness import freePort, registeredNumbers, runSipp, writeSippUsers
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +41,13 @@ def test_registerAndUnregisterHundred(server, tmp_path, transport):
     users = tmp_path / "users.csv"
     exts = [server.extensions[n] for n in NUMBERS]
     writeSippUsers(users, exts, target(server))
+    port = freePort()
     reg = runSipp(tmp_path, target(server), users, len(exts), rate=50, expires=3600,
-                  transport=transport, timeout=60)
+                  transport=transport, timeout=60, localPort=port)
     assert (reg.rc, reg.stats.get("SuccessfulCall(C)")) == (0, 100), reg.errors[-3000:]
     assert set(NUMBERS) <= registeredNumbers(server.registrations())
     unreg = runSipp(tmp_path, target(server), users, len(exts), rate=50, expires=0,
-                    transport=transport, timeout=60)
+                    transport=transport, timeout=60, localPort=port)
     assert (unreg.rc, unreg.stats.get("SuccessfulCall(C)")) == (0, 100), unreg.errors[-3000:]
     assert registeredNumbers(server.registrations()) & set(NUMBERS) == set()
 
@@ -61,7 +62,7 @@ def test_wrongPasswordRejected(server, tmp_path):
     writeSippUsers(users, [server.extensions[n] for n in WRONG], target(server),
                    password="WrongPassword1")
     res = runSipp(tmp_path, target(server), users, len(WRONG), rate=10, timeout=30)
-    assert res.rc == 1
+    assert res.rc == 1, res.errors[-3000:]
     assert res.stats.get("FailedUnexpectedMessage(C)") == len(WRONG)
     assert "while expecting '200'" in res.errors and "401" in res.errors
     assert registeredNumbers(server.registrations()) & set(WRONG) == set()

@@ -104,6 +104,7 @@ class PBXCore:
         try:
             if self._guard is not None and not self._guard.requestSeen(
                     transaction.peer.host, self._clock.seconds()):
+                self.engine.abandon(transaction)
                 return
             problem = self._precheck(request, transaction)
             if problem is not None:
@@ -118,7 +119,11 @@ class PBXCore:
             self._registrar.keepAliveAnswered(transaction, response, self._clock.seconds())
 
     def transactionTerminated(self, transaction, reason) -> None:
-        self._merged.pop(self._mergeKey(transaction.request), None)
+        key = self._mergeKey(transaction.request)
+        if self._merged.get(key) is transaction:
+            # Only the original's end forgets the key: a merged copy (482)
+            # may end first while the original is still in progress.
+            del self._merged[key]
         if reason == "timeout" and transaction.request.method == "OPTIONS":
             if self._registrar is not None:
                 self._registrar.keepAliveTimedOut(transaction, self._clock.seconds())
@@ -253,8 +258,13 @@ class PBXCore:
             self.reply(transaction, 480, "Calls not available yet")
 
     def _onCancel(self, request, transaction) -> None:
-        """Sec. 9.2: no INVITE transaction of ours matches, so 481."""
-        self.reply(transaction, 481)
+        """
+        Sec. 9.2: 481 when no INVITE transaction matches; else 200 (every
+        INVITE has its final response already, so the CANCEL changes
+        nothing else).
+        """
+        matched = self.engine.layer.findServerTransaction(request)
+        self.reply(transaction, 481 if matched is None else 200)
 
     def _capabilities(self) -> list:
         return [("Allow", self._allow),

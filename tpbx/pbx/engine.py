@@ -14,10 +14,12 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from tpbx.errors import ProtocolError
 from tpbx.interfaces import IMessageSender, IMessageSink, ITransactionUser
 from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
                             TransactionLayer, TransactionTerminated)
 from tpbx.sip.message import Request
+from tpbx.sip.reply import makeResponse
 
 __all__ = ["SIPEngine"]
 
@@ -55,11 +57,26 @@ class SIPEngine:
         Feed one message from a transport into the transaction layer.
         """
         now = self._clock.seconds()
-        if isinstance(message, Request):
-            actions = self.layer.receiveRequest(message, peer, now)
-        else:
-            actions = self.layer.receiveResponse(message, peer, now)
+        try:
+            if isinstance(message, Request):
+                actions = self.layer.receiveRequest(message, peer, now)
+            else:
+                actions = self.layer.receiveResponse(message, peer, now)
+        except ProtocolError as e:
+            self._unmatched(message, peer, e)
+            return
         self._run(actions)
+
+    def _unmatched(self, message, peer, error: ProtocolError) -> None:
+        """
+        The layer could not match C{message} (no usable Via): a request
+        other than ACK is answered statelessly with the error's status
+        (sec. 8.2.6), a response is dropped (sec. 18.1.2).
+        """
+        self._log.info("unmatched message from {peer}: {reason}", peer=peer,
+                       reason=error.reason)
+        if isinstance(message, Request) and message.method != "ACK":
+            self.sender.send(makeResponse(message, error.statusHint, error.reason), peer)
 
     def transportError(self, peer, reason) -> None:
         """
@@ -86,6 +103,15 @@ class SIPEngine:
         transaction, actions = self.layer.sendRequest(request, peer, self._clock.seconds())
         self._run(actions)
         return transaction
+
+    def abandon(self, transaction) -> None:
+        """
+        End a server transaction without answering it (a request from an
+        address the guard has just blacklisted), so that it is not kept,
+        unanswered and without a timer, for ever.  The TU hears it ended
+        with C{"transport-error"}.
+        """
+        self._run(self.layer.transportError(transaction, self._clock.seconds()))
 
     def sendStateless(self, message, peer) -> None:
         """Send outside any transaction (ACK for a 2xx, a stray response)."""

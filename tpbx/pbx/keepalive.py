@@ -16,6 +16,11 @@ from tpbx.sip.reply import newBranch, newCallId, newTag
 __all__ = ["KeepAlivePinger", "buildOptions"]
 
 
+def _hostport(host: str, port: int) -> str:
+    """@return: C{host:port}, an IPv6 address bracketed (sec. 25.1)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def buildOptions(target: str, via: tuple[str, str, int], fromUri: str,
                  userAgent: str) -> Request:
     """
@@ -24,9 +29,8 @@ def buildOptions(target: str, via: tuple[str, str, int], fromUri: str,
     @param via: C{(transport, host, port)} of the socket it leaves from.
     """
     transport, host, port = via
-    hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     headers = Headers([
-        ("Via", f"SIP/2.0/{transport.upper()} {hostport};branch={newBranch()};rport"),
+        ("Via", f"SIP/2.0/{transport.upper()} {_hostport(host, port)};branch={newBranch()};rport"),
         ("Max-Forwards", "70"),
         ("From", f"<{fromUri}>;tag={newTag()}"),
         ("To", f"<{target}>"),
@@ -62,6 +66,6 @@ class KeepAlivePinger:
             peer = binding.peer
             host, port = self._localAddress(peer.transport)
             request = buildOptions(binding.contact, (peer.transport, host, port),
-                                   f"sip:{host}:{port}", self._userAgent)
+                                   f"sip:{_hostport(host, port)}", self._userAgent)
             self._engine.sendRequest(request, peer)
             self.sent += 1

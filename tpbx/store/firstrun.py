@@ -18,7 +18,7 @@ from tpbx.store.validation import (
     checkNumber,
 )
 
-__all__ = ["SetupChoices", "initialise", "isInitialised",
+__all__ = ["SetupChoices", "defaultOperator", "initialise", "isInitialised",
            "setAdminPassword", "verifyAdminPassword", "ADMIN_HASH_SETTING",
            "INITIALISED_SETTING", "OPERATOR_SETTING"]
 
@@ -33,7 +33,8 @@ class SetupChoices:
 
     @ivar digits: extension number length (3).
     @ivar voicemailNumber: number dialled to reach voicemail (999).
-    @ivar operator: default destination of inbound calls (100).
+    @ivar operator: default destination of inbound calls; L{None} means
+        the first extension number of the configured length (100, 1000).
     @ivar bindAddress: the address SIP and the web listen on (all).
     @ivar publicIp: the public address for NAT, if any.
     @ivar smtpHost: C{host} or C{host:port} of the mail relay.
@@ -41,7 +42,7 @@ class SetupChoices:
     """
 
     def __init__(self, digits: int = 3, voicemailNumber: str = "999",
-                 operator: str = "100", bindAddress: str | None = None,
+                 operator: str | None = None, bindAddress: str | None = None,
                  publicIp: str | None = None, smtpHost: str | None = None,
                  smtpFrom: str | None = None):
         self.digits = digits
@@ -63,8 +64,9 @@ class SetupChoices:
             DIGITS_SETTING: self.digits,
             VOICEMAIL_SETTING: checkNumber(VOICEMAIL_SETTING,
                                            self.voicemailNumber),
-            OPERATOR_SETTING: checkNumber(OPERATOR_SETTING, self.operator,
-                                          self.digits),
+            OPERATOR_SETTING: checkNumber(
+                OPERATOR_SETTING,
+                self.operator or defaultOperator(self.digits), self.digits),
         }
         optional = [("bindAddress", self.bindAddress, checkIpAddress),
                     ("publicIp", self.publicIp, checkIpAddress),
@@ -74,6 +76,13 @@ class SetupChoices:
             if value:
                 values[name] = check(name, value)
         return values
+
+
+def defaultOperator(digits: int) -> str:
+    """
+    @return: the first extension number of C{digits} digits (C{"100"}).
+    """
+    return "1" + "0" * (digits - 1)
 
 
 def isInitialised(store) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.protocol import DatagramProtocol
@@ -95,8 +97,9 @@ class PBXServiceTests(TestCase):
         from twisted.internet import reactor  # trial runs the real reactor
 
         self.reactor = reactor
-        self.dataDir = os.path.abspath(self.mktemp())
-        os.makedirs(self.dataDir)
+        # Not self.mktemp(): under pytest that is relative to the repository.
+        self.dataDir = tempfile.mkdtemp(prefix="tpbx-service-")
+        self.addCleanup(shutil.rmtree, self.dataDir, True)
         store = openStore(self.dataDir)
         try:
             initialise(store, "Quartz-7-Lantern-Mosaic", SetupChoices())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.pbx.sipfixtures import ALICE, answer
-from tests.pbx.test_core import Stack, sipRequest
+from tests.pbx.corestack import Stack, sipRequest
 from tpbx.pbx.keepalive import KeepAlivePinger, buildOptions
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.message import Request

@@ -12,6 +12,8 @@ gives its structure to whoever needs it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -31,7 +33,7 @@ _BAD_ADDR_SPEC = re.compile(r"[\s,?<>\"]")
 _BAD_ENCLOSED = re.compile(r"[\s<>\"]")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NameAddr:
     """
     A name-addr or addr-spec with its header parameters.
@@ -84,6 +86,7 @@ def _parseEnclosed(displayName: str | None, text: str) -> NameAddr:
     return NameAddr(displayName, uri, _paramsAfter(text[end + 1:]))
 
 
+@lru_cache(maxsize=4096)
 def parseNameAddr(value: str) -> NameAddr:
     """
     Parse C{( name-addr / addr-spec ) *( SEMI generic-param )}.

@@ -16,6 +16,8 @@ acceptable (416, sec. 8.2.2.1) is the caller's decision.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 from dataclasses import dataclass, field
 
@@ -36,7 +38,7 @@ _USER_SAFE = "&=+$,;?/"
 _PASSWORD_SAFE = "&=+$,"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SipURI:
     """
     A parsed URI.
@@ -106,6 +108,7 @@ def _parseUserInfo(text: str) -> tuple[str, str | None]:
             unescape(password, "URI password") if colon else None)
 
 
+@lru_cache(maxsize=4096)
 def parseURI(text: str) -> SipURI:
     """
     Parse a URI (RFC 3261 sec. 19.1.1): C{sip:user:password@host:port;

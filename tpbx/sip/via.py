@@ -11,6 +11,8 @@ those stamps.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -26,7 +28,7 @@ __all__ = ["Via", "parseVia", "parseViaList", "stampReceived", "MAGIC_COOKIE"]
 MAGIC_COOKIE = "z9hG4bK"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Via:
     """
     One via-parm.
@@ -82,6 +84,7 @@ class Via:
                 f"{formatParams(self.params)}")
 
 
+@lru_cache(maxsize=4096)
 def parseVia(value: str) -> Via:
     """
     Parse one via-parm: C{SIP/2.0/UDP host:port;branch=...}, with LWS

@@ -151,25 +151,31 @@ def pureAlaw2lin(data: bytes) -> bytes:
     return b"".join(map(_decodeTable(_alawSample).__getitem__, data))
 
 
-def _checked(function):
-    """
-    @return: C{audioop}'s C{function} for 16-bit samples, with the odd-length
-        error raised as L{ValueError} like the pure implementation's.
-    """
-    def encodeOrDecode(data: bytes) -> bytes:
-        if function.__name__.startswith("lin"):
-            _samples(data)
-        return function(data, 2)
-    encodeOrDecode.__name__ = function.__name__
-    encodeOrDecode.__doc__ = f"@return: C{{data}} converted by audioop.{function.__name__}."
-    return encodeOrDecode
+def _audioopLin2ulaw(pcm: bytes) -> bytes:
+    """@return: C{pcm} encoded as mu-law by C{audioop}."""
+    _samples(pcm)
+    return audioop.lin2ulaw(pcm, 2)
+
+
+def _audioopLin2alaw(pcm: bytes) -> bytes:
+    """@return: C{pcm} encoded as A-law by C{audioop}."""
+    _samples(pcm)
+    return audioop.lin2alaw(pcm, 2)
+
+
+def _audioopUlaw2lin(data: bytes) -> bytes:
+    """@return: mu-law C{data} decoded by C{audioop}."""
+    return audioop.ulaw2lin(data, 2)
+
+
+def _audioopAlaw2lin(data: bytes) -> bytes:
+    """@return: A-law C{data} decoded by C{audioop}."""
+    return audioop.alaw2lin(data, 2)
 
 
 if audioop is not None:
-    lin2ulaw = _checked(audioop.lin2ulaw)
-    ulaw2lin = _checked(audioop.ulaw2lin)
-    lin2alaw = _checked(audioop.lin2alaw)
-    alaw2lin = _checked(audioop.alaw2lin)
+    lin2ulaw, ulaw2lin = _audioopLin2ulaw, _audioopUlaw2lin
+    lin2alaw, alaw2lin = _audioopLin2alaw, _audioopAlaw2lin
 else:  # pragma: no cover - exercised on Pythons without audioop
     lin2ulaw, ulaw2lin = pureLin2ulaw, pureUlaw2lin
     lin2alaw, alaw2lin = pureLin2alaw, pureAlaw2lin

@@ -1,0 +1,326 @@
+# -*- test-case-name: tests.media.test_relay -*-
+"""
+Tests for L{tpbx.media.relay} on fake sockets and fake time: forwarding,
+symmetric-RTP latching (RFC 4961), the hooks of hold/recording/DTMF,
+inactivity, and every port given back.
+"""
+
+import pytest
+from zope.interface.verify import verifyObject
+
+from tpbx.config import PortRange
+from tpbx.media.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.media.relay import CHECK_INTERVAL, PortsExhausted, RTPRelay
+
+from .support import makeRelay, rtcp, rtp, sent
+
+A_SDP, B_SDP = ("10.0.0.5", 4000), ("192.0.2.7", 5000)
+A_NAT = ("203.0.113.9", 31000)
+
+
+def call(**kw):
+    """@return: C{(reactor, relay, session)} with both SDP targets set."""
+    reactor, relay = makeRelay(**kw)
+    session = relay.allocate("call-1")
+    session.a.setTarget(*A_SDP)
+    session.b.setTarget(*B_SDP)
+    return reactor, relay, session
+
+
+def advance(reactor, seconds):
+    """Run the relay's checks for C{seconds} of fake time."""
+    steps = round(seconds / CHECK_INTERVAL)
+    for _ in range(steps):
+        reactor.advance(CHECK_INTERVAL)
+
+
+def test_providesInterfaces():
+    """Relay, session and sides provide the media interfaces."""
+    _, relay, session = call()
+    assert verifyObject(IMediaRelay, relay)
+    assert verifyObject(IRelaySession, session)
+    assert verifyObject(IMediaEndpoint, session.a)
+
+
+def test_allocateBindsTwoPairs():
+    """A session binds RTP and RTCP (port + 1) for each side on bindHost."""
+    reactor, relay = makeRelay()
+    session = relay.allocate("c")
+    assert (session.a.port, session.b.port) == (7000, 7002)
+    assert sorted(reactor.udpPorts) == [7000, 7001, 7002, 7003]
+    assert {entry[2] for entry in reactor.udpPorts.values()} == {"127.0.0.1"}
+    assert session.a.address == "127.0.0.1" and session.callId == "c"
+    assert relay.sessions == 1 and relay.stats()["internal"]["inUse"] == 2
+
+
+def test_forwardsToTargetBeforeLatching():
+    """Packets from a's party leave b's RTP port for b's SDP target, and back."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(1), A_SDP)
+    session.b.rtp.datagramReceived(rtp(2, ssrc=9), B_SDP)
+    assert sent(reactor, 7002) == [(rtp(1), B_SDP)]
+    assert sent(reactor, 7000) == [(rtp(2, ssrc=9), A_SDP)]
+
+
+def test_latchesToNATSource():
+    """Media for a party goes where its packets come from, not to its
+    (unreachable, private) SDP address (RFC 4961 sec. 3)."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(1), A_NAT)
+    session.b.rtp.datagramReceived(rtp(1, ssrc=9), B_SDP)
+    assert session.a.latched == A_NAT
+    assert sent(reactor, 7000) == [(rtp(1, ssrc=9), A_NAT)]
+
+
+def test_rtcpForwardedAndLatchedApart():
+    """RTCP is relayed on the +1 ports and latched on its own (its NAT
+    mapping differs from RTP's)."""
+    reactor, _, session = call()
+    session.a.rtcp.datagramReceived(rtcp(), ("203.0.113.9", 31001))
+    session.b.rtcp.datagramReceived(rtcp(9), ("192.0.2.7", 5001))
+    assert sent(reactor, 7003) == [(rtcp(), ("192.0.2.7", 5001))]
+    assert sent(reactor, 7001) == [(rtcp(9), ("203.0.113.9", 31001))]
+    assert session.a.stats.rtcpIn == 1
+
+
+def test_nothingSentWithoutDestination():
+    """With no SDP target and nothing latched, packets are dropped and counted."""
+    reactor, relay = makeRelay()
+    session = relay.allocate("c")
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    assert sent(reactor, 7002) == []
+    stats = session.stats["a"]
+    assert (stats.packetsIn, stats.forwarded, stats.dropped) == (1, 0, 1)
+    assert stats.asDict()["bytesIn"] == 172
+
+
+def test_otherSourceRejectedWhileLatchedSpeaks():
+    """A second source with the same SSRC does not take the stream while
+    the latched one keeps sending."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(1), A_NAT)
+    for seq in range(2, 12):
+        reactor.advance(CHECK_INTERVAL)
+        session.a.rtp.datagramReceived(rtp(seq), A_NAT)
+        session.a.rtp.datagramReceived(rtp(seq), ("198.51.100.1", 9))
+    assert session.a.latched == A_NAT
+    assert session.a.stats.rejected == 10
+
+
+def test_relatchAfterSilence():
+    """When the latched source has been silent for more than a second, a new
+    source (the NAT rebound) takes over."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(1), A_NAT)
+    moved = ("203.0.113.9", 31002)
+    advance(reactor, 1.0)
+    session.a.rtp.datagramReceived(rtp(2), moved)
+    assert session.a.latched == A_NAT
+    advance(reactor, 1.0)
+    session.a.rtp.datagramReceived(rtp(3), moved)
+    assert session.a.latched == moved
+
+
+def test_relatchOnNewSSRC():
+    """A new source with another SSRC (a new stream, RFC 3550 sec. 8.2)
+    takes over at once; SSRC and sequence jumps from the latched source
+    are forwarded as they are."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(1, ssrc=1), A_NAT)
+    session.a.rtp.datagramReceived(rtp(60000, ssrc=77), A_NAT)
+    other = ("198.51.100.1", 9)
+    session.a.rtp.datagramReceived(rtp(5, ssrc=2), other)
+    assert session.a.latched == other
+    assert [p for p, _ in sent(reactor, 7002)] == [rtp(1, ssrc=1), rtp(60000, ssrc=77), rtp(5, ssrc=2)]
+
+
+def test_strictLatchesOnlyTargetHost():
+    """With the strict policy only the SDP host may latch (any port: NAT)."""
+    reactor, _, session = call(strict=True)
+    session.b.rtp.datagramReceived(rtp(), ("198.51.100.1", 5000))
+    assert session.b.latched is None
+    session.b.rtp.datagramReceived(rtp(), ("192.0.2.7", 6000))
+    assert session.b.latched == ("192.0.2.7", 6000)
+
+
+def test_strictWithoutTargetLatchesNothing():
+    """Strict with no SDP target yet accepts no source."""
+    _, relay = makeRelay(strict=True)
+    session = relay.allocate("c")
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    assert session.a.latched is None and session.a.stats.rejected == 1
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x80", b"\x00" * 12, b"\x80\x00" + b"\0" * 9, b"\xff" * 200])
+def test_garbageNeitherLatchesNorRaises(garbage):
+    """Short or non-RTP packets from unknown sources are counted as rejected."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(garbage, A_NAT)
+    session.a.rtcp.datagramReceived(garbage, A_NAT)
+    assert session.a.latched is None and session.a.stats.rejected == 1
+    assert sent(reactor, 7002) == []
+
+
+def test_latchedSourceForwardedUnparsed():
+    """Once latched, a source's packets are forwarded without parsing, even short ones."""
+    reactor, _, session = call()
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    session.a.rtp.datagramReceived(b"x", A_NAT)
+    assert sent(reactor, 7002)[-1] == (b"x", B_SDP)
+
+
+def test_muteStopsForwardingToSide():
+    """A muted side gets neither RTP nor RTCP from the other party, but
+    injected packets (music on hold) still reach it; unmuting resumes."""
+    reactor, _, session = call()
+    session.a.mute()
+    session.b.rtp.datagramReceived(rtp(1, ssrc=9), B_SDP)
+    session.b.rtcp.datagramReceived(rtcp(9), ("192.0.2.7", 5001))
+    assert sent(reactor, 7000) == [] and sent(reactor, 7001) == []
+    assert session.a.inject(b"moh") is True
+    session.a.mute(False)
+    session.b.rtp.datagramReceived(rtp(2, ssrc=9), B_SDP)
+    assert sent(reactor, 7000) == [(b"moh", A_SDP), (rtp(2, ssrc=9), A_SDP)]
+    assert session.b.stats.dropped == 1
+
+
+def test_injectFollowsLatch():
+    """Injected packets go to the latched source, and nowhere without a destination."""
+    reactor, relay = makeRelay()
+    session = relay.allocate("c")
+    assert session.a.inject(b"x") is False
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    assert session.a.inject(b"y") is True
+    assert sent(reactor, 7000) == [(b"y", A_NAT)]
+
+
+def test_tapSeesAcceptedRTP():
+    """The tap gets every accepted RTP packet with the time; a failing tap
+    does not stop forwarding."""
+    reactor, _, session = call()
+    seen = []
+    session.a.tap = lambda packet, now: seen.append((packet, now))
+    reactor.advance(3)
+    session.a.rtp.datagramReceived(rtp(1), A_NAT)
+    session.a.rtp.datagramReceived(b"junk", ("198.51.100.1", 9))
+    assert seen == [(rtp(1), 3.0)] and session.a.tap is not None
+    session.a.tap = lambda packet, now: 1 / 0
+    session.a.rtp.datagramReceived(rtp(2), A_NAT)
+    assert sent(reactor, 7002)[-1] == (rtp(2), B_SDP)
+
+
+def test_setTarget():
+    """The same target keeps the latch, another drops it, 0.0.0.0 or port 0
+    clears it (RFC 3264 sec. 8.4), a=rtcp sets RTCP (RFC 3605), names are refused."""
+    _, _, session = call()
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    session.a.setTarget(*A_SDP)
+    assert session.a.latched == A_NAT
+    session.a.setTarget("10.0.0.6", 4000, rtcpPort=4444)
+    assert session.a.latched is None and session.a.rtcp.dest == ("10.0.0.6", 4444)
+    session.a.setTarget("0.0.0.0", 4000)
+    assert session.a.rtp.dest is None and session.a.rtcp.dest is None
+    session.a.setTarget("10.0.0.6", 0)
+    assert session.a.rtp.dest is None
+    with pytest.raises(ValueError):
+        session.a.setTarget("phone.example", 4000)
+
+
+def test_inactivityCallback():
+    """No RTP on either side for the timeout calls onInactive once; RTP
+    coming back rearms it."""
+    reactor, _, session = call(timeout=5.0)
+    fired = []
+    session.onInactive = fired.append
+    session.a.rtp.datagramReceived(rtp(), A_NAT)
+    advance(reactor, 4.5)
+    assert fired == []
+    advance(reactor, 1.0)
+    assert fired == [session]
+    advance(reactor, 10)
+    assert fired == [session]
+    session.b.rtp.datagramReceived(rtp(ssrc=9), B_SDP)
+    advance(reactor, 1.0)
+    advance(reactor, 5.0)
+    assert fired == [session, session]
+
+
+def test_failingInactiveCallbackKeepsChecking():
+    """An onInactive that raises does not stop the relay's timer."""
+    reactor, relay, session = call(timeout=1.0)
+    session.onInactive = lambda s: 1 / 0
+    other = relay.allocate("c2")
+    fired = []
+    other.onInactive = fired.append
+    advance(reactor, 2.0)
+    assert fired == [other]
+
+
+def test_releaseReturnsEverything():
+    """Release closes the four sockets, returns both pairs, stops the timer
+    when no session is left, and is idempotent."""
+    reactor, relay, session = call()
+    d = relay.release(session)
+    assert hasFired(d)
+    assert all(reactor.udpPorts[p][1].stopped for p in (7000, 7001, 7002, 7003))
+    assert relay.sessions == 0 and relay.stats()["internal"]["inUse"] == 0
+    assert reactor.getDelayedCalls() == []
+    assert hasFired(relay.release(session))
+    assert relay.stats()["internal"]["free"] == 6
+
+
+def hasFired(d):
+    """@return: whether Deferred C{d} has fired (successfully)."""
+    results = []
+    d.addCallback(results.append)
+    return len(results) == 1
+
+
+def test_releaseDuringInactivityCallback():
+    """The call code may release the session from onInactive."""
+    reactor, relay, session = call(timeout=1.0)
+    session.onInactive = relay.release
+    advance(reactor, 2.0)
+    assert relay.sessions == 0 and reactor.getDelayedCalls() == []
+
+
+def test_exhaustionGivesBackHalfSession():
+    """When only one pair is free, allocate raises PortsExhausted and
+    returns that pair."""
+    _, relay = makeRelay()
+    relay.allocate("1")
+    relay.allocate("2")
+    relay.allocate("3")
+    with pytest.raises(PortsExhausted):
+        relay.allocate("4")
+    counts = relay.stats()["internal"]
+    assert (counts["inUse"], counts["free"], relay.sessions) == (6, 0, 3)
+
+
+def test_busyPortsRetired():
+    """A pair whose RTP or RTCP port fails to bind is retired and the next one used."""
+    reactor, relay = makeRelay(busy={7000, 7003})
+    session = relay.allocate("c")
+    assert (session.a.port, session.b.port) == (7004, 7006)
+    assert relay.stats()["internal"]["bad"] == 2
+    assert reactor.udpPorts[7002][1].stopped
+
+
+def test_externalRange():
+    """External sessions use the external range and its advertised address."""
+    _, relay = makeRelay(externalAddress="198.51.100.20")
+    session = relay.allocate("c", external=True)
+    assert (session.a.port, session.a.address) == (8000, "198.51.100.20")
+    assert relay.stats()["external"]["inUse"] == 2
+
+
+def test_rangesSharedOrDisjoint():
+    """Equal ranges share one pool; overlapping different ranges are refused."""
+    reactor = makeRelay()[0]
+    same = RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7003), PortRange(7000, 7003))
+    same.allocate("c")
+    assert same.stats()["external"]["inUse"] == 2
+    with pytest.raises(PortsExhausted):
+        same.allocate("d", external=True)
+    with pytest.raises(ValueError):
+        RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7010), PortRange(7010, 7020))

@@ -98,7 +98,8 @@ class Side:
         now = self.pair.now
         self.received.append(request)
         session = self.session
-        if session is None and request.method == "INVITE":
+        toTag = parseNameAddr(request.headers.get("To")).tag
+        if request.method == "INVITE" and toTag is None:
             self.session = InviteSession.incoming(
                 request, transaction, self.pair.tagFor(self), self.contact,
                 self.via, timers=self.pair.timers, policy=self.policy,

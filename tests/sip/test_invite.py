@@ -372,12 +372,8 @@ def test_sessionTimer422():
     pair = Pair(T, policyA=SessionTimerPolicy(sessionExpires=90),
                 policyB=SessionTimerPolicy(sessionExpires=1800, minSE=600))
     pair.call()
-    pair.run(0.2)
-    assert pair.sent("bob", 422)
-    b = pair.b.session
-    assert b.state is S.DISCONNECTED
-    pair.b.session = None
     pair.run(0.5)
+    assert pair.sent("bob", 422)
     b = pair.b.session
     assert b.invite.headers.get("Session-Expires") == "600"
     pair.b.do(b.respond(b.invite, 200, pair.now, ANSWER, SDP))

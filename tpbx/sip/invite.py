@@ -376,9 +376,15 @@ class InviteSession:
         number = response.cseq[0]
         self._acks = {number: ack}  # only the latest 2xx is re-sent
         self._awaitingAck = None
-        if number == self.invite.cseq[0] and self.state is _S.CONNECTING:
+        if self._isInitial(number, "INVITE") and self.state is _S.CONNECTING:
             self.state = _S.CONFIRMED
         return SendAck(ack)
+
+    def _isInitial(self, number: int, method: str) -> bool:
+        """Whether a response or ACK of our CSeq space is for our initial
+        INVITE (each side numbers its own requests, sec. 12.2.1.1)."""
+        return (self.role is Role.UAC and method == "INVITE"
+                and number == self.invite.cseq[0])
 
     def respond(self, request: Request, status: int, now: float,
                 body: bytes = b"", contentType: str | None = None,
@@ -464,7 +470,7 @@ class InviteSession:
         matched no transaction).
         """
         number, method = response.cseq
-        if method == "INVITE" and number == self.invite.cseq[0]:
+        if self._isInitial(number, method):
             return self._inviteResponse(response, now)
         pending = self._pendingOut
         if pending is not None and (number, method) == pending.cseq:
@@ -737,7 +743,8 @@ class InviteSession:
         if entry is None:
             return []
         actions = [Event("answer", ack)] if entry.offered and ack.body else []
-        if ack.cseq[0] == self.invite.cseq[0] and self.state is _S.CONNECTING:
+        if (self.role is Role.UAS and self.state is _S.CONNECTING
+                and ack.cseq[0] == self.invite.cseq[0]):
             self.state = _S.CONFIRMED
             actions.append(Event("confirmed", ack))
             if self._hangupWanted:

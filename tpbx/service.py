@@ -23,7 +23,10 @@ from tpbx.config import ServerConfig
 from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, LogEventSink
 from tpbx.interfaces import IEventSink
 from tpbx.model import AccessEntry
+from tpbx.media.player import MusicOnHold
+from tpbx.media.relay import RTPRelay
 from tpbx.pbx.auth import DigestAuthenticator
+from tpbx.pbx.calls import CallManager
 from tpbx.pbx.core import CoreSettings, PBXCore
 from tpbx.pbx.directory import LiveDirectory
 from tpbx.pbx.engine import SIPEngine
@@ -32,6 +35,7 @@ from tpbx.pbx.journal import BindingJournal, bindingFromRow
 from tpbx.pbx.keepalive import KeepAlivePinger
 from tpbx.pbx.location import MemoryLocationService
 from tpbx.pbx.registrar import Registrar
+from tpbx.pbx.routing import DialPlan, ExtensionStep
 from tpbx.pbx.status import PBXStatus
 from tpbx.sip.digest import NonceSigner
 from tpbx.sip.layer import TransactionLayer
@@ -109,6 +113,7 @@ class PBXService(MultiService):
     def stopService(self):
         if self._housekeeping.running:
             self._housekeeping.stop()
+        self.calls.stop()
         self._journal.flush()
         self.engine.stop()
         d = super().stopService()
@@ -136,9 +141,11 @@ class PBXService(MultiService):
         self.engine = SIPEngine(reactor, TransactionLayer(), sender=None)
         self.listeners = self._buildListeners()
         self.engine.sender = self.listeners.sender
+        self.calls = self._buildCalls()
         self.engine.user = PBXCore(reactor, self.engine, self.registrar, authenticator,
                                    self.directory, self.guard,
-                                   CoreSettings(serverHeader=config.serverHeader))
+                                   CoreSettings(serverHeader=config.serverHeader),
+                                   calls=self.calls)
         self._pinger = KeepAlivePinger(self.engine, self.registrar, self.listeners.localHostPort,
                                        config.serverHeader)
         self.listeners.setServiceParent(self)
@@ -146,6 +153,18 @@ class PBXService(MultiService):
         self._web.setServiceParent(self)
         self._housekeeping = LoopingCall(self._tick)
         self._housekeeping.clock = reactor
+
+    def _buildCalls(self) -> CallManager:
+        """The B2BUA: dial plan, RTP relay on the configured ranges, music on hold."""
+        config = self.config
+        advertised = self._advertisedHost()
+        self.relay = RTPRelay(self._reactor, config.bindHost, config.rtpInternal,
+                              config.rtpExternal, internalAddress=advertised,
+                              externalAddress=advertised)
+        dialPlan = DialPlan([ExtensionStep(self.directory)])
+        return CallManager(self._reactor, self.engine, self.location, self.directory,
+                           dialPlan, self.relay, self.listeners.localHostPort,
+                           music=MusicOnHold.load())
 
     def _buildListeners(self) -> SIPListeners:
         config = self.config
@@ -160,11 +179,13 @@ class PBXService(MultiService):
     def _digestAlgorithms(self) -> tuple:
         """
         The digest algorithms offered, in order (setting
-        C{sipDigestAlgorithms}).  MD5 comes first by default: many phones and
-        SIPp answer only the first challenge and know no SHA-256, while
-        SHA-256 clients still find their challenge second (RFC 8760 sec. 2.4).
+        C{sipDigestAlgorithms}, e.g. C{"SHA-256,MD5"}).  MD5 alone by
+        default: SIPp answers only the first challenge and knows no SHA-256,
+        and baresip 1.0 (libre) fails the whole registration when any
+        challenge names another algorithm, as do other older stacks; a site
+        whose phones all speak RFC 8760 turns SHA-256 on.
         """
-        value = self.store.getSetting("sipDigestAlgorithms", "MD5,SHA-256")
+        value = self.store.getSetting("sipDigestAlgorithms", "MD5")
         return tuple(a.strip() for a in value.split(",") if a.strip())
 
     def _advertisedHost(self) -> str:

@@ -36,7 +36,7 @@ class BareRelay:
 
     def __init__(self, reactor, bindHost, first, last):
         self._reactor, self._bindHost = reactor, bindHost
-        self._next, self._last = first, last
+        self._first, self._next, self._last = first, first, last
         self._ports = []
 
     def allocate(self, a, b):
@@ -63,7 +63,7 @@ class BareRelay:
         return pa, pb
 
     def releaseAll(self):
-        """Close every socket."""
-        ports, self._ports = self._ports, []
+        """Close every socket; ports are reused from the start of the range."""
+        ports, self._ports, self._next = self._ports, [], self._first
         for port in ports:
             port.stopListening()

@@ -31,9 +31,10 @@ from bench.relay.rtpengine_peer import Rtpengine  # noqa: E402
 
 DOC = REPO / "docs" / "PERFORMANCE.md"
 BEGIN, END = "<!-- bench/relay:begin -->", "<!-- bench/relay:end -->"
-FULL_STEPS = [100, 200, 300, 400, 600, 800, 1000]
+FULL_STEPS = [100, 200, 300, 400, 600, 800, 1000, 1200, 1500]
 QUICK_STEPS = [20, 60]
 TICKS = os.sysconf("SC_CLK_TCK")
+HEADER = "| relay | calls | packets sent | loss % | p50 ms | p99 ms | relay CPU % | generator lag ms |"
 
 
 def freePorts(n):
@@ -150,9 +151,9 @@ def runServer(kind, args, workdir):
 
 
 def formatRow(row):
-    return "| %s | %d | %d | %.2f | %.1f | %.1f | %.1f |" % (
+    return "| %s | %d | %d | %.2f | %.1f | %.1f | %.1f | %.1f |" % (
         row["server"], row["calls"], row["sent"], row["lossPercent"], row["p50ms"],
-        row["p99ms"], row["cpuPercent"])
+        row["p99ms"], row["cpuPercent"], row["maxSendLagMs"])
 
 
 def summary(rows, steps):
@@ -172,8 +173,8 @@ def summary(rows, steps):
 
 
 def markdown(rows, args, command):
-    header = ["| relay | calls | packets sent | loss % | p50 ms | p99 ms | relay CPU % |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    header = [HEADER,
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     return "\n".join([
         BEGIN, "## RTP relay (bench/relay)", "",
         "Command: `%s` (%s, %d s per step; relay on CPU %s, load generator on CPU %s; "
@@ -181,7 +182,9 @@ def markdown(rows, args, command):
                   args.load_cpu, os.uname().machine),
         "", "Each call: two G.711 streams of 50 packets/s, 172-byte packets. Loss counts packets "
         "sent in the measured window and not received 0.5 s after it; p50/p99 are the time from "
-        "the generator's send to its receive through the relay (loopback included). A relay "
+        "the generator's send to its receive through the relay (loopback included); generator "
+        "lag is how far its sending fell behind schedule at worst (it must stay small for the "
+        "row to be about the relay). A relay "
         "stops at the first step over 10 % loss.", "",
         *header, *(formatRow(r) for r in rows), "", *summary(rows, args.steps), "", END])
 
@@ -216,7 +219,7 @@ def main():
     if "rtpengine" in servers and shutil.which("rtpengine") is None:
         print("rtpengine not installed (apt-get install rtpengine-daemon): skipped", flush=True)
         servers.remove("rtpengine")
-    print("| relay | calls | packets sent | loss % | p50 ms | p99 ms | relay CPU % |", flush=True)
+    print(HEADER, flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for kind in servers:

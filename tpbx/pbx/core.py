@@ -72,8 +72,13 @@ class PBXCore:
     _log = Logger()
 
     def __init__(self, clock, engine, registrar, authenticator, directory,
-                 guard, settings: CoreSettings = CoreSettings()):
+                 guard, settings: CoreSettings = CoreSettings(), calls=None):
+        """
+        @param calls: the L{tpbx.pbx.calls.CallManager} that takes INVITEs
+            and everything inside a call; L{None}: no calls (480).
+        """
         self._clock = clock
+        self._calls = calls
         self.engine = engine
         self._registrar = registrar
         self._auth = authenticator
@@ -100,7 +105,10 @@ class PBXCore:
 
     def requestReceived(self, request, transaction) -> None:
         if transaction is None:
-            return  # ACK for a 2xx or a stray ACK: nothing to do yet.
+            # An ACK for a 2xx (or a stray one): only a call can want it.
+            if self._calls is not None and request.method == "ACK":
+                self._calls.inDialog(request, None)
+            return
         try:
             if self._guard is not None and not self._guard.requestSeen(
                     transaction.peer.host, self._clock.seconds()):
@@ -110,15 +118,38 @@ class PBXCore:
             if problem is not None:
                 self.reply(transaction, *problem)
                 return
+            if self._toCall(request, transaction):
+                return
             self._dispatch(request, transaction)
         except ProtocolError as e:
             self.reply(transaction, e.statusHint, e.reason)
 
+    def _toCall(self, request, transaction) -> bool:
+        """
+        Hand a CANCEL of a ringing call, or any request inside a dialog (To
+        tag, sec. 12.2.2), to the calls; one matching no dialog gets 481.
+
+        @return: whether the request was dealt with.
+        """
+        if self._calls is None or request.method == "REGISTER":
+            return False
+        if request.method == "CANCEL":
+            return self._calls.cancel(request, transaction)
+        if "tag=" not in (request.headers.get("To") or ""):
+            return False
+        if not self._calls.inDialog(request, transaction):
+            self.reply(transaction, 481)
+        return True
+
     def responseReceived(self, response, transaction) -> None:
+        if self._calls is not None and self._calls.responseReceived(response, transaction):
+            return
         if transaction is not None and self._registrar is not None:
             self._registrar.keepAliveAnswered(transaction, response, self._clock.seconds())
 
     def transactionTerminated(self, transaction, reason) -> None:
+        if self._calls is not None:
+            self._calls.transactionEnded(transaction, reason)
         key = self._mergeKey(transaction.request)
         if self._merged.get(key) is transaction:
             # Only the original's end forgets the key: a merged copy (482)
@@ -246,6 +277,9 @@ class PBXCore:
         result = self._auth.authenticate(request, transaction.peer, now, proxy=True)
         if not result.ok:
             self._finish(transaction, result.response)
+            return
+        if request.method == "INVITE" and self._calls is not None:
+            self._calls.invite(request, transaction, result.extension)
             return
         user = parseURI(request.uri).user
         if self._directory.extensionByNumber(user) is None:

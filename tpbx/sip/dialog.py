@@ -16,7 +16,7 @@ by): the request builders take a Via value and give it a fresh branch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from tpbx.errors import ProtocolError
@@ -290,8 +290,8 @@ class Dialog:
         routes = self.routeSet
         if not routes or _isLooseRoute(routes[0]):
             return self.remoteTarget, list(routes)
-        first = parseURI(parseNameAddr(routes[0]).uri)
-        first.headers = {}  # not allowed in a Request-URI (sec. 19.1.1)
+        # URI headers are not allowed in a Request-URI (sec. 19.1.1)
+        first = replace(parseURI(parseNameAddr(routes[0]).uri), headers={})
         return str(first), routes[1:] + [f"<{self.remoteTarget}>"]
 
     def _build(self, method: str, cseq: int, via: str | None,

@@ -1,0 +1,303 @@
+# -*- test-case-name: tests.pbx.test_calls -*-
+"""
+The B2BUA's switchboard: starts calls from INVITEs, finds the leg every
+later message belongs to, carries out what legs send, and keeps the
+tables that let a test prove nothing leaks (legs, transactions, timers,
+relay ports).
+
+Finding a leg: our own tags are unique, so an in-dialog request or ACK is
+found by its Call-ID and To tag (the tag we gave: our To tag for a caller
+leg, our From tag for a callee leg); a CANCEL by the INVITE transaction it
+matches; a response by its client transaction, or -- a retransmitted 2xx
+that outlived its transaction -- by Call-ID and From tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.logger import Logger
+
+from tpbx.errors import ProtocolError
+from tpbx.pbx.call import Call, CallRecord
+from tpbx.pbx.leg import SDP, Leg
+from tpbx.pbx.routing import Reject, RouteContext, dialledNumber
+from tpbx.pbx.scheduler import Scheduler
+from tpbx.sip.address import parseNameAddr
+from tpbx.sip.dialog import newRequest
+from tpbx.sip.invite import InviteSession
+from tpbx.sip.offeranswer import CodecPolicy, LocalSession, NotAcceptable
+from tpbx.sip.reply import makeResponse, newTag
+from tpbx.sip.sessiontimer import SessionTimerPolicy
+from tpbx.sip.uri import parseURI
+
+__all__ = ["CallManager", "CallSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    """
+    @ivar ringTime: seconds a call rings before the caller gets 480.
+    @ivar codecs: the codec policy (priority, DTMF, passthrough).
+    @ivar sessionTimers: RFC 4028 settings, or L{None} for none.
+    """
+
+    ringTime: float = 60.0
+    codecs: CodecPolicy = CodecPolicy()
+    sessionTimers: SessionTimerPolicy | None = SessionTimerPolicy()
+
+
+def _tag(value: str | None) -> str | None:
+    return parseNameAddr(value).tag if value else None
+
+
+class CallManager:
+    """
+    @ivar calls: the live L{Call}s.
+    @ivar legs: C{(callId, ourTag) -> Leg} for every live leg.
+    """
+
+    _log = Logger()
+
+    def __init__(self, clock, engine, location, directory, dialPlan, relay,
+                 localAddress, music=None, cdr=None,
+                 settings: CallSettings = CallSettings()):
+        """
+        @param engine: sends (L{tpbx.pbx.engine.SIPEngine}).
+        @param location: the L{ILocationService} (contacts to ring).
+        @param dialPlan: a L{tpbx.pbx.routing.DialPlan}.
+        @param relay: the media relay (C{allocate}/C{release}), or L{None}
+            to let phones send media to each other.
+        @param localAddress: C{transport -> (host, port)} for Via/Contact.
+        @param music: a L{tpbx.media.player.MusicOnHold}, or L{None}.
+        @param cdr: called with each ended call's L{CallRecord}.
+        """
+        self._clock = clock
+        self._engine = engine
+        self._location = location
+        self._directory = directory
+        self._dialPlan = dialPlan
+        self._relay = relay
+        self._localAddress = localAddress
+        self._music = music
+        self._cdr = cdr
+        self.settings = settings
+        self.calls: set[Call] = set()
+        self.legs: dict[tuple[str, str], Leg] = {}
+        self._clientTransactions: dict = {}
+        self._inviteTransactions: dict = {}
+        self._timers = Scheduler(clock, self._fire)
+
+    # Counting (leak checks)
+
+    def counts(self) -> dict:
+        """@return: live calls, legs, transactions and timers."""
+        return {"calls": len(self.calls), "legs": len(self.legs),
+                "transactions": len(self._clientTransactions) + len(self._inviteTransactions),
+                "timers": len(self._timers.pending)}
+
+    def now(self) -> float:
+        return self._clock.seconds()
+
+    # New calls
+
+    def invite(self, request, transaction, caller) -> None:
+        """
+        A new INVITE from the authenticated extension C{caller}: route it
+        and ring the destinations, or refuse it.
+        """
+        dialled = dialledNumber(parseURI(request.uri).user)
+        decision = self._dialPlan.route(RouteContext(dialled, caller, self.now()))
+        if isinstance(decision, Reject):
+            self._refuse(transaction, decision.status, decision.reason)
+            return
+        bindings = [b for d in decision.destinations if d.kind == "extension"
+                    for b in self._location.lookup(d.target, self.now())]
+        if not bindings:
+            self._refuse(transaction, 480, "Not registered")
+            return
+        try:
+            self._start(request, transaction, caller, dialled, bindings, decision.ringTime)
+        except NotAcceptable as e:
+            self._refuse(transaction, 488, e.reason)
+
+    def _start(self, request, transaction, caller, dialled, bindings, ringTime) -> None:
+        peer = transaction.peer
+        relay = self._relay.allocate(request.callId) if self._relay is not None else None
+        a = self._legA(request, transaction, peer)
+        record = CallRecord(request.callId, caller.number, dialled, dialled, self.now())
+        call = Call(self, a, relay, self.settings.codecs, record)
+        try:
+            legs = [self._legB(call, binding, caller, dialled) for binding in bindings]
+        except NotAcceptable:
+            self._forget(a)
+            if relay is not None:
+                self._relay.release(relay)
+            raise
+        if relay is not None:
+            relay.onInactive = lambda session: call.hangupAll("pbx")
+        self.calls.add(call)
+        a.perform(a.session.start(self.now()))
+        self._timers.set(("ring", call), self.now() + (ringTime or self.settings.ringTime))
+        call.ring(legs)
+
+    def _legA(self, request, transaction, peer) -> Leg:
+        host, port = self._localAddress(peer.transport)
+        tag = newTag()
+        session = InviteSession.incoming(
+            request, transaction, tag, self._contact(peer.transport),
+            self._via(peer.transport), overTLS=peer.transport == "tls",
+            policy=self.settings.sessionTimers)
+        a = Leg("a", session, peer, self, LocalSession(host))
+        self.legs[(request.callId, tag)] = a
+        self._inviteTransactions[transaction] = a
+        return a
+
+    def _legB(self, call, binding, caller, dialled) -> Leg:
+        peer = binding.peer
+        host, port = self._localAddress(peer.transport)
+        display = caller.displayName.replace('"', "")
+        fromUri = f'"{display}" <sip:{caller.number}@{host}>' if display else f"<sip:{caller.number}@{host}>"
+        invite = newRequest("INVITE", binding.contact, fromUri, f"<sip:{dialled}@{host}>",
+                            self._contact(peer.transport), self._via(peer.transport))
+        leg = Leg("b", InviteSession.outgoing(invite, self._via(peer.transport),
+                                              policy=self.settings.sessionTimers),
+                  peer, self, LocalSession(host), target=binding.aor)
+        body = call.offerFor(leg)
+        if body:
+            invite.body = body
+            invite.headers.add("Content-Type", SDP)
+        self.legs[(invite.callId, _tag(invite.headers.get("From")))] = leg
+        return leg
+
+    def _via(self, transport: str) -> str:
+        host, port = self._localAddress(transport)
+        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"SIP/2.0/{transport.upper()} {hostport};rport"
+
+    def _contact(self, transport: str) -> str:
+        host, port = self._localAddress(transport)
+        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"sip:pbx@{hostport};transport={transport}"
+
+    def _refuse(self, transaction, status: int, reason: str | None = None) -> None:
+        response = makeResponse(transaction.request, status, reason, toTag=newTag())
+        self._engine.sendResponse(transaction, response)
+
+    # Messages for existing legs
+
+    def inDialog(self, request, transaction) -> bool:
+        """
+        A request with a To tag (or an ACK, with C{transaction} L{None}).
+        @return: whether a leg took it.
+        """
+        leg = self.legs.get((request.callId, _tag(request.headers.get("To"))))
+        if leg is None:
+            return False
+        self._feed(leg, lambda now: leg.session.receiveRequest(request, transaction, now), request, transaction)
+        return True
+
+    def cancel(self, request, transaction) -> bool:
+        """A CANCEL; @return: whether it matched a ringing caller leg."""
+        invite = self._engine.layer.findServerTransaction(request)
+        leg = self._inviteTransactions.get(invite)
+        if leg is None:
+            return False
+        self._feed(leg, lambda now: leg.session.receiveCancel(request, transaction, now), request, transaction)
+        return True
+
+    def responseReceived(self, response, transaction) -> bool:
+        """@return: whether a leg took the response."""
+        if transaction is not None:
+            leg = self._clientTransactions.get(transaction)
+        else:
+            leg = self.legs.get((response.callId, _tag(response.headers.get("From"))))
+        if leg is None:
+            return False
+        self._feed(leg, lambda now: leg.session.receiveResponse(response, now))
+        return True
+
+    def transactionEnded(self, transaction, reason: str) -> None:
+        self._inviteTransactions.pop(transaction, None)
+        leg = self._clientTransactions.pop(transaction, None)
+        if leg is not None:
+            self._feed(leg, lambda now: leg.session.transactionEnded(transaction.request, reason, now))
+
+    def _feed(self, leg, step, request=None, transaction=None) -> None:
+        try:
+            actions = step(self.now())
+        except ProtocolError as e:
+            if transaction is not None and request is not None and request.method != "ACK":
+                self._refuse(transaction, e.statusHint, e.reason)
+            return
+        leg.perform(actions)
+
+    # The IO legs use
+
+    def sendRequest(self, leg, request) -> None:
+        transaction = self._engine.sendRequest(request, leg.peer)
+        if transaction is not None:
+            self._clientTransactions[transaction] = leg
+
+    def sendResponse(self, transaction, response) -> None:
+        self._engine.sendResponse(transaction, response)
+
+    def sendStateless(self, message, peer) -> None:
+        self._engine.sendStateless(message, peer)
+
+    def reschedule(self, leg) -> None:
+        self._timers.set(leg, leg.session.nextDeadline())
+
+    def _fire(self, owner, now: float) -> None:
+        if isinstance(owner, Leg):
+            owner.perform(owner.session.handleTimers(now))
+        elif owner[0] == "ring":
+            owner[1].ringTimeout()
+
+    # What calls tell us
+
+    def answered(self, call) -> None:
+        self._timers.set(("ring", call), None)
+
+    def startMusicOnHold(self, side, codec):
+        """Play music on hold into relay C{side} with C{codec}."""
+        if self._music is None or codec is None or codec.name not in ("PCMU", "PCMA"):
+            return _NoMusic()
+        player = self._music.player(self._clock, side.inject, codec.name, codec.payloadType)
+        player.start()
+        return player
+
+    def callEnded(self, call) -> None:
+        """Release everything the call held and write its record."""
+        self.calls.discard(call)
+        self._timers.set(("ring", call), None)
+        for leg in [call.a] + call.forks:
+            self._forget(leg)
+        if call.relay is not None:
+            self._relay.release(call.relay)
+        if self._cdr is not None:
+            self._cdr(call.record)
+        self._log.info("call {caller} -> {dialled} ended: {disposition}",
+                       caller=call.record.caller, dialled=call.record.dialled,
+                       disposition=call.record.disposition)
+
+    def _forget(self, leg) -> None:
+        self._timers.set(leg, None)
+        for key in [k for k, v in self.legs.items() if v is leg]:
+            del self.legs[key]
+        for table in (self._clientTransactions, self._inviteTransactions):
+            for key in [k for k, v in table.items() if v is leg]:
+                del table[key]
+
+    def stop(self) -> None:
+        """Hang up every call (service shutdown) and stop the timers."""
+        for call in list(self.calls):
+            call.hangupAll("pbx")
+        self._timers.stop()
+
+
+class _NoMusic:
+    """What holding plays when there is no music: silence (nothing)."""
+
+    def stop(self) -> None:
+        pass

@@ -1,0 +1,91 @@
+# -*- test-case-name: tests.pbx.test_calls -*-
+"""
+A call leg: one INVITE session (one SIP dialog) plus one side of the media
+relay, as seen by the B2BUA.
+
+The leg carries out what its L{InviteSession} asks (requests, responses,
+ACKs) through the call manager, and hands the session's events to its
+L{Call}.  Legs never touch each other: the call relays between them
+(sippy's call-control events, STYLE.md sec. 6).
+"""
+
+from __future__ import annotations
+
+from tpbx.sip.invite import Event, InviteSession, SendAck, SendRequest, SendResponse
+from tpbx.sip.offeranswer import LocalSession
+from tpbx.sip.peer import Peer
+from tpbx.sip.sdp import SessionDescription
+
+__all__ = ["Leg", "SDP"]
+
+SDP = "application/sdp"
+
+
+class Leg:
+    """
+    @ivar name: C{"a"} (the caller, we are UAS) or C{"b"} (a callee, UAC).
+    @ivar session: the L{InviteSession}.
+    @ivar peer: where this leg's requests and stateless messages go (the
+        registration's or the INVITE's source: NAT-safe).
+    @ivar sdp: this leg's own C{o=} line and last description sent.
+    @ivar side: the L{tpbx.media.relay.RelaySide} this party talks to.
+    @ivar target: the extension or URI this leg rings (B legs).
+    """
+
+    def __init__(self, name: str, session: InviteSession, peer: Peer, io,
+                 sdp: LocalSession, target: str = ""):
+        self.name = name
+        self.session = session
+        self.peer = peer
+        self.io = io
+        self.sdp = sdp
+        self.target = target
+        self.call = None
+        self.side = None
+
+    def __repr__(self) -> str:
+        return f"<Leg {self.name} {self.target} {self.session.state.name}>"
+
+    @property
+    def callId(self) -> str:
+        return self.session.invite.callId
+
+    def perform(self, actions) -> None:
+        """Carry out the session's actions, then let the call see events."""
+        events = []
+        for action in actions:
+            kind = type(action)
+            if kind is SendRequest:
+                self.io.sendRequest(self, action.request)
+            elif kind is SendResponse:
+                if action.transaction is None:
+                    self.io.sendStateless(action.response, self.peer)
+                else:
+                    self.io.sendResponse(action.transaction, action.response)
+            elif kind is SendAck:
+                self.io.sendStateless(action.ack, self.peer)
+            elif kind is Event:
+                events.append(action)
+        self.io.reschedule(self)
+        for event in events:
+            if self.call is not None:
+                self.call.legEvent(self, event)
+
+    # Shorthands the call uses
+
+    def now(self) -> float:
+        return self.io.now()
+
+    def describe(self, sdp: SessionDescription) -> bytes:
+        """Stamp C{sdp} with this leg's o= line; @return: the body to send."""
+        return self.sdp.stamp(sdp).toBytes()
+
+    def respond(self, request, status: int, body: bytes = b"", reason=None,
+                extraHeaders=()) -> None:
+        self.perform(self.session.respond(
+            request, status, self.now(), body=body,
+            contentType=SDP if body else None, reason=reason,
+            extraHeaders=extraHeaders))
+
+    def hangup(self, status: int = 603) -> None:
+        self.perform(self.session.hangup(self.now(), status))

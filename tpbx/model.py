@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Extension", "AccessEntry"]
+__all__ = ["Extension", "AccessEntry", "RingGroup", "ForwardingRule", "CallDetail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,11 @@ class Extension:
     @ivar password: the SIP digest password.
     @ivar pin: voicemail / portal PIN (digits).
     @ivar lanOnly: refuse registration from non-private addresses (B5).
+    @ivar status: presence status, picks the forwarding rules (B3):
+        C{available}, C{away}, C{out-of-office}, C{dnd} or a custom name.
+    @ivar callWaiting: whether a second call may ring while on a call.
+    @ivar recordCalls: record every call of this extension (E5).
+    @ivar directMedia: let RTP flow phone to phone (LAN phones, E1).
     """
 
     number: str
@@ -33,6 +38,10 @@ class Extension:
     password: str = ""
     pin: str = ""
     lanOnly: bool = False
+    status: str = "available"
+    callWaiting: bool = True
+    recordCalls: bool = False
+    directMedia: bool = False
 
     @property
     def displayName(self) -> str:
@@ -52,3 +61,79 @@ class AccessEntry:
     network: str
     until: float | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RingGroup:
+    """
+    A ring group (SPEC E3): a virtual number that rings its members.
+
+    @ivar strategy: C{"hunt"} (members in order, C{ringTime} each),
+        C{"ringall"} (all at once) or C{"paging"} (all at once, auto-answer,
+        one-way).
+    @ivar ringTime: seconds (per member when hunting).
+    @ivar members: extension numbers, in order.
+    @ivar noAnswer: where the call goes when nobody answers, as a
+        destination spec (see L{ForwardingRule.action}): C{"end"},
+        C{"extension:101"}, C{"external:0612345678"}, C{"voicemail:100"}.
+    """
+
+    number: str
+    name: str = ""
+    strategy: str = "ringall"
+    ringTime: int = 20
+    members: tuple[str, ...] = ()
+    noAnswer: str = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingRule:
+    """
+    One forwarding rule of an extension (SPEC B3).
+
+    @ivar status: the presence status it applies in: C{"available"},
+        C{"away"}, C{"out-of-office"}, C{"dnd"}, or a custom name.
+    @ivar hours: C{"office"}, C{"outside"} or C{"any"} (D7 schedule).
+    @ivar caller: C{"internal"}, C{"external"} or C{"any"}.
+    @ivar condition: C{"no-answer"}, C{"busy"} or C{"not-registered"}.
+    @ivar delay: seconds of ringing before a no-answer rule applies.
+    @ivar action: a destination spec: C{"voicemail"}, C{"end"},
+        C{"extension:101"}, C{"external:0612345678"}.
+    """
+
+    extension: str
+    condition: str
+    action: str
+    status: str = "available"
+    hours: str = "any"
+    caller: str = "any"
+    delay: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetail:
+    """
+    One call detail record (SPEC E7): one per call (C{leg} empty) and one
+    per callee leg.
+
+    @ivar disposition: C{answered}, C{busy}, C{no-answer}, C{failed},
+        C{cancelled}.
+    @ivar hangupSide: C{caller}, C{callee} or C{pbx}.
+    """
+
+    callId: str
+    caller: str
+    callee: str
+    dialled: str
+    start: float
+    answer: float | None
+    end: float
+    disposition: str
+    hangupSide: str = ""
+    codec: str = ""
+    leg: str = ""
+
+    @property
+    def duration(self) -> float:
+        """Seconds talked (0 when unanswered)."""
+        return 0.0 if self.answer is None else max(0.0, self.end - self.answer)

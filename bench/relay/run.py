@@ -207,7 +207,8 @@ def main():
     parser.add_argument("--duration", type=float, default=None)
     venv = REPO / ".venv" / "bin" / "python"
     parser.add_argument("--python", default=str(venv) if venv.exists() else sys.executable)
-    parser.add_argument("--first-port", type=int, default=40000)
+    parser.add_argument("--first-port", type=int, default=20000,
+                        help="relay ports: 10,000 from here, below the ephemeral range the generator binds in")
     parser.add_argument("--relay-cpu", default="0")
     parser.add_argument("--load-cpu", default="1")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/PERFORMANCE.md")

@@ -260,8 +260,16 @@ def makeExtensions(numbers):
     @param numbers: extension numbers (ints or strs).
     @return: L{Extension}s with random strong passwords and 6-digit PINs.
     """
-    return [Extension(str(n), "Pw%sZ9" % secrets.token_hex(6),
-                      "%06d" % random.randint(0, 999999)) for n in numbers]
+    return [Extension(str(n), _password(str(n)), "%06d" % random.randint(0, 999999))
+            for n in numbers]
+
+
+def _password(number):
+    """@return: a random password that does not contain C{number} (tpbx calls that weak)."""
+    while True:
+        password = "Pw%sZ9" % secrets.token_hex(6)
+        if number not in password:
+            return password
 
 
 def writeSippUsers(path, extensions, target, contactsPerUser=1, password=None):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
+from tpbx.pbx.routing import Reject, Targets
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
@@ -110,6 +111,8 @@ class Call:
         self.policy = policy
         self.record = record
         self.forks: list = []
+        self.ringing: list = []
+        self.plan = None
         self.b = None
         self.aOffer = parseSDP(a.session.invite.body) if a.session.invite.body else None
         self.bOffer = None
@@ -135,21 +138,53 @@ class Call:
                                _ports(self.aOffer, port) if port else None)
         return leg.describe(anchored)
 
-    def ring(self, legs) -> None:
-        """Start the B legs (all at once: ring every device)."""
+    def ring(self, targets) -> None:
+        """
+        Ring C{targets} (a L{tpbx.pbx.routing.Targets}): every device of
+        every destination at once; when nobody answers, its C{onFailure}
+        says what comes next.
+        """
+        self.plan = targets
+        legs = self.manager.legsFor(self, targets)
+        self.ringing = legs
+        if not legs:
+            self._planFailed("not-registered")
+            return
         for leg in legs:
             leg.call = self
             leg.side = self.relay.b if self.relay is not None else None
             self.forks.append(leg)
+        self.manager.ringTimer(self, targets.ringTime)
         for leg in legs:
             leg.perform(leg.session.start(leg.now()))
 
     def ringTimeout(self) -> None:
-        """Nobody answered in time: the caller gets 480, the phones stop."""
-        if self.b is None and self.a.session.state in (InviteState.INCOMING, InviteState.EARLY):
-            self.record.disposition = "no-answer"
-            self.a.respond(self.a.session.invite, 480, reason="No Answer")
-            self._stopForks(None)
+        """Nobody answered in time: stop those phones, go on with the plan."""
+        if self.b is None and self._callerWaiting():
+            ringing, self.ringing = self.ringing, []
+            for leg in ringing:
+                leg.hangup()
+            self._planFailed("no-answer")
+
+    def _planFailed(self, outcome: str) -> None:
+        """The current targets failed with C{outcome}: next step or refuse."""
+        follow = self.plan.onFailure(outcome) if self.plan.onFailure else None
+        if isinstance(follow, Targets):
+            self.ring(follow)
+            return
+        if isinstance(follow, Reject):
+            final, reason = follow.status, follow.reason
+        elif outcome == "no-answer":
+            final, reason = 480, "No Answer"
+        else:
+            final, reason = bestFailure(self._failures), None
+        self.record.disposition = {"no-answer": "no-answer", "busy": "busy"}.get(
+            outcome, "busy" if final in (486, 600) else "failed")
+        self.record.status = final
+        self.a.respond(self.a.session.invite, final, reason=reason)
+
+    def _callerWaiting(self) -> bool:
+        return self.a.session.state in (InviteState.INCOMING, InviteState.EARLY)
 
     def hangupAll(self, side: str) -> None:
         """End every leg (RTP timeout, shutdown)."""
@@ -196,8 +231,7 @@ class Call:
         self.a.respond(self.a.session.invite, 183, body=self._answerForA(answer))
 
     def _bAnswered(self, leg, event) -> None:
-        if self.b is not None or self.ended or self.a.session.state not in (
-                InviteState.INCOMING, InviteState.EARLY):
+        if self.b is not None or leg not in self.ringing or not self._callerWaiting():
             leg.hangup()
             return
         self.b = leg
@@ -259,15 +293,16 @@ class Call:
             self.record.hangupSide = self.record.hangupSide or "callee"
             self.a.hangup()
             return
+        if leg not in self.ringing:
+            return
         message = event.message
         status = getattr(message, "status", None) or (408 if event.reason == "timeout" else 480)
         self._failures.append(status)
-        if self.b is None and all(f.session.state is InviteState.DISCONNECTED for f in self.forks):
-            if self.a.session.state in (InviteState.INCOMING, InviteState.EARLY):
-                final = bestFailure(self._failures)
-                self.record.disposition = "busy" if final in (486, 600) else "failed"
-                self.record.status = final
-                self.a.respond(self.a.session.invite, final)
+        if self.b is None and self._callerWaiting() and all(
+                f.session.state is InviteState.DISCONNECTED for f in self.ringing):
+            self.ringing = []
+            busy = any(s in (486, 600) for s in self._failures)
+            self._planFailed("busy" if busy else "failed")
 
     # A leg events
 

@@ -26,7 +26,8 @@ from tpbx.pbx.scheduler import Scheduler
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.dialog import newRequest
 from tpbx.sip.invite import InviteSession
-from tpbx.sip.offeranswer import CodecPolicy, LocalSession, NotAcceptable
+from tpbx.sip.offeranswer import CodecPolicy, LocalSession, anchorOffer
+from tpbx.sip.sdp import parseSDP
 from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.sessiontimer import SessionTimerPolicy
 from tpbx.sip.uri import parseURI
@@ -111,35 +112,35 @@ class CallManager:
         if isinstance(decision, Reject):
             self._refuse(transaction, decision.status, decision.reason)
             return
-        bindings = [b for d in decision.destinations if d.kind == "extension"
-                    for b in self._location.lookup(d.target, self.now())]
-        if not bindings:
-            self._refuse(transaction, 480, "Not registered")
-            return
         try:
-            self._start(request, transaction, caller, dialled, bindings, decision.ringTime)
-        except NotAcceptable as e:
-            self._refuse(transaction, 488, e.reason)
-
-    def _start(self, request, transaction, caller, dialled, bindings, ringTime) -> None:
-        peer = transaction.peer
+            if request.body:   # 488 before anything is allocated
+                anchorOffer(parseSDP(request.body), self.settings.codecs)
+        except ProtocolError as e:
+            self._refuse(transaction, e.statusHint, e.reason)
+            return
         relay = self._relay.allocate(request.callId) if self._relay is not None else None
-        a = self._legA(request, transaction, peer)
+        a = self._legA(request, transaction, transaction.peer)
         record = CallRecord(request.callId, caller.number, dialled, dialled, self.now())
         call = Call(self, a, relay, self.settings.codecs, record)
-        try:
-            legs = [self._legB(call, binding, caller, dialled) for binding in bindings]
-        except NotAcceptable:
-            self._forget(a)
-            if relay is not None:
-                self._relay.release(relay)
-            raise
         if relay is not None:
             relay.onInactive = lambda session: call.hangupAll("pbx")
         self.calls.add(call)
         a.perform(a.session.start(self.now()))
+        call.ring(decision)
+
+    def legsFor(self, call, targets) -> list:
+        """The B legs that ring C{targets}: one per registered contact."""
+        legs = []
+        for destination in targets.destinations:
+            if destination.kind == "extension":
+                for binding in self._location.lookup(destination.target, self.now()):
+                    legs.append(self._legB(call, binding.contact, binding.peer,
+                                           destination, binding.aor))
+        return legs
+
+    def ringTimer(self, call, ringTime) -> None:
+        """(Re)start the call's ring timeout."""
         self._timers.set(("ring", call), self.now() + (ringTime or self.settings.ringTime))
-        call.ring(legs)
 
     def _legA(self, request, transaction, peer) -> Leg:
         host, port = self._localAddress(peer.transport)
@@ -153,16 +154,20 @@ class CallManager:
         self._inviteTransactions[transaction] = a
         return a
 
-    def _legB(self, call, binding, caller, dialled) -> Leg:
-        peer = binding.peer
+    def _legB(self, call, contact, peer, destination, target) -> Leg:
         host, port = self._localAddress(peer.transport)
-        display = caller.displayName.replace('"', "")
-        fromUri = f'"{display}" <sip:{caller.number}@{host}>' if display else f"<sip:{caller.number}@{host}>"
-        invite = newRequest("INVITE", binding.contact, fromUri, f"<sip:{dialled}@{host}>",
-                            self._contact(peer.transport), self._via(peer.transport))
+        record = call.record
+        caller = self._directory.extensionByNumber(record.caller)
+        display = caller.displayName.replace('"', "") if caller is not None else ""
+        fromUri = f"<sip:{record.caller}@{host}>"
+        if display:
+            fromUri = f'"{display}" {fromUri}'
+        invite = newRequest("INVITE", contact, fromUri, f"<sip:{record.dialled}@{host}>",
+                            self._contact(peer.transport), self._via(peer.transport),
+                            extraHeaders=destination.headers)
         leg = Leg("b", InviteSession.outgoing(invite, self._via(peer.transport),
                                               policy=self.settings.sessionTimers),
-                  peer, self, LocalSession(host), target=binding.aor)
+                  peer, self, LocalSession(host), target=target)
         body = call.offerFor(leg)
         if body:
             invite.body = body

@@ -54,10 +54,13 @@ class Destination:
     @ivar kind: C{"extension"} (every registered contact of it) or
         C{"uri"} (a SIP URI reached directly).
     @ivar target: the extension number or the URI.
+    @ivar headers: extra headers for the INVITE (auto-answer for paging
+        and intercom: C{Call-Info: <uri>;answer-after=0}, C{Alert-Info}).
     """
 
     kind: str
     target: str
+    headers: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +68,16 @@ class Targets:
     """
     Ring these, all at once (the first to answer wins).
 
-    @ivar ringTime: seconds before giving up with 480, or L{None} for the
-        default.
+    @ivar ringTime: seconds before giving up, or L{None} for the default.
+    @ivar onFailure: called with the outcome (C{"busy"}, C{"no-answer"},
+        C{"not-registered"}, C{"failed"}) when nobody answered; returns the
+        next L{Targets} (hunting, forwarding), a L{Reject}, or L{None} for
+        the callees' own best failure.
     """
 
     destinations: tuple[Destination, ...]
     ringTime: float | None = None
+    onFailure: object = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_admin -*-
 """
 C{tpbx-admin}: set up and edit a tpbx store from the shell, with or
-without the server running (SPEC A2, B1, B4, I3).
+without the server running (SPEC A2, B1, B4, I3; the call configuration
+commands are in L{tpbx.admincalls}).
 
 Edits go through the same validated L{tpbx.interfaces.IConfigStore} as
 the console and the API; a running server picks them up within a second
@@ -23,6 +24,7 @@ from typing import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from tpbx import admincalls
 from tpbx.errors import Conflict, NotFound, ValidationError
 from tpbx.model import AccessEntry
 from tpbx.passwords import generatePassword, generatePin
@@ -47,7 +49,7 @@ _OPTION_OF = {
     "--admin-password", "extensionDigits": "--digits", "voicemailNumber":
     "--voicemail-number", "operatorExtension": "--operator", "bindAddress":
     "--bind", "publicIp": "--public-ip", "smtpHost": "--smtp-host",
-    "smtpFrom": "--smtp-from",
+    "smtpFrom": "--smtp-from", **admincalls.OPTION_OF,
 }
 _SECRETS = ("password", "pin")
 
@@ -114,7 +116,19 @@ def buildParser() -> argparse.ArgumentParser:
     _addExtension(commands, common)
     for kind in ("blacklist", "whitelist"):
         _addAccess(commands, common, kind)
+    admincalls.addCommands(commands, common, _withStore)
     return parser
+
+
+def _withStore(handler):
+    """
+    @param handler: C{handler(store, args) -> exit code}.
+    @return: C{handler(args)}, run on the opened store of C{args}.
+    """
+    def run(args) -> int:
+        with _opened(args) as store:
+            return handler(store, args)
+    return run
 
 
 def _addStoreOptions(parser, dataDefault, dbDefault) -> None:
@@ -186,6 +200,7 @@ def _addExtension(commands, common) -> None:
     remove.add_argument("number", metavar="NUM")
     remove.set_defaults(handler=_extensionRemove)
     _addImport(verbs, common)
+    admincalls.addExtensionStatus(verbs, common, _withStore)
 
 
 def _addExtensionOptions(parser) -> None:
@@ -200,6 +215,14 @@ def _addExtensionOptions(parser) -> None:
     parser.add_argument("--lan-only", action=argparse.BooleanOptionalAction,
                         default=None, help="refuse registrations from "
                         "outside the LAN")
+    parser.add_argument("--status", help="presence status: available, "
+                        "away, out-of-office, dnd or a custom name")
+    for name, helpText in [("call-waiting", "let a second call ring while "
+                            "on a call (default on)"),
+                           ("record-calls", "record every call"),
+                           ("direct-media", "let RTP flow phone to phone")]:
+        parser.add_argument("--" + name, default=None, help=helpText,
+                            action=argparse.BooleanOptionalAction)
     parser.add_argument("--allow-weak", action="store_true",
                         help="accept a weak SIP password")
 
@@ -425,7 +448,7 @@ def _printExtensions(extensions, args) -> None:
         return
     for ext in extensions:
         columns = [ext.number, ext.displayName, ext.email, ext.authId,
-                   "lan-only" if ext.lanOnly else ""]
+                   "lan-only" if ext.lanOnly else "", ext.status]
         if args.show_secrets:
             columns += [ext.password, ext.pin]
         _out("\t".join(columns).rstrip())

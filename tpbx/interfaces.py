@@ -118,6 +118,36 @@ class IDirectory(Interface):
     def setting(name, default=None):
         """@return: a setting's value."""
 
+    def ringGroup(number):
+        """@return: the L{tpbx.model.RingGroup} with this number, or
+        L{None}."""
+
+    def forwardingRules(number):
+        """
+        @return: the L{tpbx.model.ForwardingRule}s of extension C{number}
+            as a tuple, in evaluation order (empty when it has none).
+        """
+
+    def isOfficeHours(now):
+        """
+        @param now: epoch seconds.
+        @return: whether C{now} is within office hours (SPEC D7): the
+            weekly schedule in the C{timezone} setting's zone, holidays
+            closed all day; with no weekly schedule configured, always
+            C{True} (except on holidays).
+        """
+
+    def dialCodes():
+        """
+        @return: a new dict of feature name -> dial code (SPEC E6):
+            C{pickup} (*8), C{directedPickup} (**, followed by the
+            extension), C{park} (*5), C{unpark} (*6, followed by the
+            slot), C{intercom} (*9, followed by the extension), C{record}
+            (*1), C{transfer} (*2, followed by the target), C{dndOn} (*78),
+            C{dndOff} (*79), C{voicemail} (*97); the defaults in brackets,
+            overridden by the C{dialCodes} setting.
+        """
+
 
 class IConfigStore(Interface):
     """
@@ -165,6 +195,106 @@ class IConfigStore(Interface):
 
     def setSetting(name, value):
         """Store a setting."""
+
+    def listRingGroups():
+        """@return: every L{tpbx.model.RingGroup}, ordered by number."""
+
+    def getRingGroup(number):
+        """@return: one L{tpbx.model.RingGroup} or L{None}."""
+
+    def createRingGroup(fields):
+        """
+        Validate and create a ring group (SPEC E3) from C{fields}: the
+        attribute names of L{tpbx.model.RingGroup} (C{number} required;
+        C{members} a list of existing extensions; C{noAnswer} a
+        destination spec).  Numbers are shared with extensions.
+
+        @return: the new L{tpbx.model.RingGroup}.
+        @raise Conflict: the number is an extension or ring group already.
+        """
+
+    def updateRingGroup(number, fields):
+        """Validate and apply a partial update (C{members} replaces the
+        whole list); @return: the new RingGroup; raise NotFound."""
+
+    def deleteRingGroup(number):
+        """Delete; raise NotFound."""
+
+    def listForwardingRules(extension):
+        """
+        @return: C{(id, rule)} pairs of C{extension}'s
+            L{tpbx.model.ForwardingRule}s, in evaluation order.
+        @raise NotFound: no such extension.
+        """
+
+    def addForwardingRule(rule):
+        """
+        Validate a L{tpbx.model.ForwardingRule} and append it to the rules
+        of C{rule.extension}.
+
+        @return: the new rule's id (an int).
+        """
+
+    def deleteForwardingRule(ruleId):
+        """Delete a rule by id; raise NotFound."""
+
+    def replaceForwardingRules(extension, rules):
+        """
+        Replace all of C{extension}'s rules, all or nothing.
+
+        @return: the new ids, in order.
+        """
+
+    def setExtensionStatus(number, status):
+        """Set an extension's presence status; @return: the Extension."""
+
+    def getOfficeHours():
+        """@return: the weekly schedule, a list of
+        L{tpbx.store.officehours.OfficeInterval} C{(weekday, open,
+        close)}, Monday 0, times C{HH:MM}."""
+
+    def setOfficeHours(intervals):
+        """Replace the weekly schedule (intervals or dicts with
+        C{weekday}, C{open}, C{close}); @return: it, sorted."""
+
+    def listHolidays():
+        """@return: L{tpbx.store.officehours.Holiday} C{(date, name)}s."""
+
+    def addHoliday(date, name=""):
+        """Add (or rename) the holiday on C{date} (C{YYYY-MM-DD});
+        @return: the Holiday."""
+
+    def removeHoliday(date):
+        """Remove; raise NotFound."""
+
+    def recordCall(detail):
+        """
+        Append a L{tpbx.model.CallDetail} (SPEC E7).  One INSERT; called by
+        the PBX as each call and leg ends.
+        """
+
+    def queryCalls(since=None, until=None, extension=None, limit=100,
+                   offset=0):
+        """
+        @return: L{tpbx.model.CallDetail}s whose start is in
+            C{[since, until)} and, with C{extension}, whose caller or
+            callee it is; newest first, at most C{limit} (1-10000) after
+            skipping C{offset}.
+        """
+
+    def getDialCodes():
+        """@return: feature name -> dial code (see
+        L{IDirectory.dialCodes})."""
+
+    def setDialCodes(codes):
+        """Change some features' codes; @return: every code in force."""
+
+    def getCallSettings():
+        """@return: C{{"externalCallUri": template or "", "timezone":
+        IANA name}}."""
+
+    def setCallSettings(fields):
+        """Change some call settings; @return: all of them."""
 
 
 class IStatusSource(Interface):

@@ -24,8 +24,10 @@ from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, LogEventSink
 from tpbx.interfaces import IEventSink
 from tpbx.model import AccessEntry
 from tpbx.media.player import MusicOnHold
+from tpbx.media.recorder import CallRecorder
 from tpbx.media.relay import RTPRelay
 from tpbx.pbx.auth import DigestAuthenticator
+from tpbx.pbx.call import callDetails
 from tpbx.pbx.calls import CallManager
 from tpbx.pbx.core import CoreSettings, PBXCore
 from tpbx.pbx.directory import LiveDirectory
@@ -35,7 +37,8 @@ from tpbx.pbx.journal import BindingJournal, bindingFromRow
 from tpbx.pbx.keepalive import KeepAlivePinger
 from tpbx.pbx.location import MemoryLocationService
 from tpbx.pbx.registrar import Registrar
-from tpbx.pbx.routing import DialPlan, ExtensionStep
+from tpbx.pbx.features import featureSteps
+from tpbx.pbx.routing import DialPlan
 from tpbx.pbx.status import PBXStatus
 from tpbx.sip.digest import NonceSigner
 from tpbx.sip.layer import TransactionLayer
@@ -161,10 +164,28 @@ class PBXService(MultiService):
         self.relay = RTPRelay(self._reactor, config.bindHost, config.rtpInternal,
                               config.rtpExternal, internalAddress=advertised,
                               externalAddress=advertised)
-        dialPlan = DialPlan([ExtensionStep(self.directory)])
-        return CallManager(self._reactor, self.engine, self.location, self.directory,
-                           dialPlan, self.relay, self.listeners.localHostPort,
-                           music=MusicOnHold.load())
+        dialPlan = DialPlan([])
+        calls = CallManager(self._reactor, self.engine, self.location, self.directory,
+                            dialPlan, self.relay, self.listeners.localHostPort,
+                            music=MusicOnHold.load(), cdr=self._recordCall,
+                            recordingsDir=os.path.join(config.dataDir, "recordings"),
+                            recorderFactory=CallRecorder)
+        dialPlan.steps = featureSteps(self.directory, advertised, self._setStatus,
+                                      isBusy=calls.isBusy)
+        return calls
+
+    def _setStatus(self, number: str, status: str) -> None:
+        """A DND dial code: store the status and see it at once."""
+        self.store.setExtensionStatus(number, status)
+        self._refresher.poll()
+
+    def _recordCall(self, record) -> None:
+        """Store a finished call's detail records (E7): the call, then each leg."""
+        try:
+            for detail in callDetails(record):
+                self.store.recordCall(detail)
+        except Exception:
+            self._log.failure("could not store the CDR of {callId}", callId=record.callId)
 
     def _buildListeners(self) -> SIPListeners:
         config = self.config

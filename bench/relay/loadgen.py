@@ -88,6 +88,44 @@ class Receiver:
         return 0.0
 
 
+class Sender:
+    """
+    Sends the streams round robin at C{len(streams) * PPS} packets/s from
+    C{t0}, so each stream gets 50 packets/s evenly phased over 20 ms.
+    """
+
+    def __init__(self, streams, t0, windowStart, windowEnd):
+        self.streams, self.t0 = streams, t0
+        self.windowStart, self.windowEnd = windowStart, windowEnd
+        self.rate = len(streams) * PPS
+        self.sent = self.inWindow = self.maxLag = 0
+        self.buf = bytearray(12 + PAYLOAD)
+
+    def sendDue(self, now):
+        """Send every packet due by C{now} (none after the window)."""
+        due = (min(now, self.windowEnd) - self.t0) * self.rate // 1_000_000_000
+        if due > self.sent:
+            self.maxLag = max(self.maxLag, now - self.nextAt(self.sent))
+        count, buf = len(self.streams), self.buf
+        while self.sent < due:
+            sock, dest, stream = self.streams[self.sent % count]
+            seq = self.sent // count
+            stamp = time.monotonic_ns()
+            HEADER.pack_into(buf, 0, 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF,
+                             stream + 1, stream, stamp)
+            try:
+                sock.sendto(buf, dest)
+            except BlockingIOError:
+                pass
+            if self.windowStart <= stamp < self.windowEnd:
+                self.inWindow += 1
+            self.sent += 1
+
+    def nextAt(self, index):
+        """@return: when packet C{index} is due (ns)."""
+        return self.t0 + index * 1_000_000_000 // self.rate
+
+
 def run(pairs, aPort, bPort, warmup, duration, drainTime):
     """Send and receive for C{warmup + duration}; @return: the result dict."""
     sockA, sockB = openSocket(aPort), openSocket(bPort)
@@ -96,50 +134,28 @@ def run(pairs, aPort, bPort, warmup, duration, drainTime):
     for i, (pa, pb) in enumerate(pairs):
         streams.append((sockA, ("127.0.0.1", pa), 2 * i))
         streams.append((sockB, ("127.0.0.1", pb), 2 * i + 1))
-    rate = len(streams) * PPS
-    buf = bytearray(12 + PAYLOAD)
     t0 = time.monotonic_ns()
     start, end = t0 + int(warmup * 1e9), t0 + int((warmup + duration) * 1e9)
     stop = end + int(drainTime * 1e9)
-    receiver = Receiver(start, end)
-    sent = inWindow = maxLag = 0
-    phase = "warmup"
-    while True:
-        now = time.monotonic_ns()
-        if phase == "warmup" and now >= start:
-            phase = "measure"
-            print("MEASURE_START", flush=True)
-        elif phase == "measure" and now >= end:
-            phase = "drain"
-            print("MEASURE_END", flush=True)
-        if now >= stop:
-            break
-        due = (min(now, end) - t0) * rate // 1_000_000_000
-        if due > sent:
-            maxLag = max(maxLag, now - (t0 + sent * 1_000_000_000 // rate))
-        while sent < due:
-            sock, dest, stream = streams[sent % len(streams)]
-            seq = sent // len(streams)
-            stamp = time.monotonic_ns()
-            HEADER.pack_into(buf, 0, 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF,
-                             stream + 1, stream, stamp)
-            try:
-                sock.sendto(buf, dest)
-            except BlockingIOError:
-                pass
-            if start <= stamp < end:
-                inWindow += 1
-            sent += 1
+    sender, receiver = Sender(streams, t0, start, end), Receiver(start, end)
+    marks = [(start, "MEASURE_START"), (end, "MEASURE_END")]
+    while (now := time.monotonic_ns()) < stop:
+        if marks and now >= marks[0][0]:
+            print(marks.pop(0)[1], flush=True)
+        sender.sendDue(now)
         receiver.drain(sockA, False)
         receiver.drain(sockB, True)
-        wait = (t0 + (sent + 1) * 1_000_000_000 // rate - time.monotonic_ns()) / 1e9
+        wait = (sender.nextAt(sender.sent + 1) - time.monotonic_ns()) / 1e9
         if wait > 0:
             select.select([sockA, sockB], [], [], min(wait, 0.01))
-    loss = 100.0 * (inWindow - receiver.received) / inWindow if inWindow else 0.0
-    return {"calls": len(pairs), "sent": inWindow, "received": receiver.received,
+    for _, mark in marks:
+        print(mark, flush=True)
+    sent = sender.inWindow
+    loss = 100.0 * (sent - receiver.received) / sent if sent else 0.0
+    return {"calls": len(pairs), "sent": sent, "received": receiver.received,
             "lossPercent": round(max(loss, 0.0), 3), "p50ms": receiver.percentile(0.5),
             "p99ms": receiver.percentile(0.99), "misrouted": receiver.misrouted,
-            "maxSendLagMs": round(maxLag / 1e6, 2)}
+            "maxSendLagMs": round(sender.maxLag / 1e6, 2)}
 
 
 def main():

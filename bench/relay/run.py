@@ -34,7 +34,7 @@ BEGIN, END = "<!-- bench/relay:begin -->", "<!-- bench/relay:end -->"
 FULL_STEPS = [100, 200, 300, 400, 600, 800, 1000, 1200, 1500]
 QUICK_STEPS = [20, 60]
 TICKS = os.sysconf("SC_CLK_TCK")
-HEADER = "| relay | calls | packets sent | loss % | p50 ms | p99 ms | relay CPU % | generator lag ms |"
+HEADER = "| relay | calls | packets sent | loss % | p50 ms | p99 ms | relay CPU % | generator lag ms | load avg |"
 
 
 def freePorts(n):
@@ -140,7 +140,7 @@ def runServer(kind, args, workdir):
     try:
         for calls in args.steps:
             row = runStep(relay, relay.process.pid, calls, args, workdir)
-            row["server"] = kind
+            row["server"], row["loadavg"] = kind, os.getloadavg()[0]
             rows.append(row)
             print(formatRow(row), flush=True)
             if row["lossPercent"] > 10:
@@ -151,30 +151,40 @@ def runServer(kind, args, workdir):
 
 
 def formatRow(row):
-    return "| %s | %d | %d | %.2f | %.1f | %.1f | %.1f | %.1f |" % (
+    return "| %s | %d | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %.2f |" % (
         row["server"], row["calls"], row["sent"], row["lossPercent"], row["p50ms"],
-        row["p99ms"], row["cpuPercent"], row["maxSendLagMs"])
+        row["p99ms"], row["cpuPercent"], row["maxSendLagMs"], row["loadavg"])
+
+
+def passed(row):
+    """
+    @return: whether a step is a clean pass: < 1 % loss, p99 under 20 ms,
+        and a generator that kept its schedule (lag under 20 ms), so the row
+        measures the relay and not a starved generator.
+    """
+    return row["lossPercent"] < 1.0 and row["p99ms"] < 20 and row["maxSendLagMs"] < 20
 
 
 def summary(rows, steps):
-    """@return: markdown lines: best step under 1 % loss per relay, CPU ratios."""
+    """@return: markdown lines: best clean step per relay, CPU ratios tpbx/bare."""
     lines, best = [], {}
     for row in rows:
-        if row["lossPercent"] < 1.0:
+        if passed(row):
             best[row["server"]] = max(best.get(row["server"], 0), row["calls"])
-    for server, calls in best.items():
-        lines.append("* %s: %d concurrent calls at < 1 %% loss (highest step passed)" % (server, calls))
+    for server in dict.fromkeys(r["server"] for r in rows):
+        lines.append("* %s: %d concurrent calls, highest step with < 1 %% loss, p99 < 20 ms and "
+                     "generator lag < 20 ms" % (server, best.get(server, 0)))
     cpu = {(r["server"], r["calls"]): r["cpuPercent"] for r in rows}
-    for calls in steps:
-        if ("tpbx", calls) in cpu and ("bare", calls) in cpu and cpu[("bare", calls)] > 0:
-            lines.append("* %d calls: tpbx relay CPU / bare loop CPU = %.2f" % (
-                calls, cpu[("tpbx", calls)] / cpu[("bare", calls)]))
+    ratios = ["%d: %.2f" % (calls, cpu[("tpbx", calls)] / cpu[("bare", calls)]) for calls in steps
+              if cpu.get(("bare", calls)) and ("tpbx", calls) in cpu]
+    if ratios:
+        lines.append("* relay CPU, tpbx / bare loop, by calls: " + ", ".join(ratios))
     return lines
 
 
 def markdown(rows, args, command):
     header = [HEADER,
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     return "\n".join([
         BEGIN, "## RTP relay (bench/relay)", "",
         "Command: `%s` (%s, %d s per step; relay on CPU %s, load generator on CPU %s; "
@@ -184,7 +194,8 @@ def markdown(rows, args, command):
         "sent in the measured window and not received 0.5 s after it; p50/p99 are the time from "
         "the generator's send to its receive through the relay (loopback included); generator "
         "lag is how far its sending fell behind schedule at worst (it must stay small for the "
-        "row to be about the relay). A relay "
+        "row to be about the relay); load avg is the machine's 1-minute load after the step "
+        "(above ~2.2 on two CPUs something else was running: the row is not clean). A relay "
         "stops at the first step over 10 % loss.", "",
         *header, *(formatRow(r) for r in rows), "", *summary(rows, args.steps), "", END])
 

@@ -80,3 +80,22 @@ def test_notCsv():
     with pytest.raises(ValidationError) as caught:
         readExtensionRows(io.StringIO("number\n" + "1" * 200_000 + "\n"))
     assert caught.value.field == "file"
+
+
+def test_callOptionColumns(store):
+    """
+    The call option columns (status, call_waiting, record_calls,
+    direct_media) import; empty cells keep the defaults; a bad status is
+    reported with its column.
+    """
+    report = importExtensions(store, io.StringIO(
+        "number,first_name,status,call_waiting,record_calls,direct_media\n"
+        "100,Ann,away,no,yes,on\n"
+        "101,Bob,,,,\n"
+        "102,Cy,gone fishing,,,\n", newline=""))
+    assert [(e.line, e.field) for e in report.errors] == [(4, "status")]
+    ann, bob = store.getExtension("100"), store.getExtension("101")
+    assert (ann.status, ann.callWaiting, ann.recordCalls,
+            ann.directMedia) == ("away", False, True, True)
+    assert (bob.status, bob.callWaiting, bob.recordCalls,
+            bob.directMedia) == ("available", True, False, False)

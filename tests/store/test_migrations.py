@@ -120,3 +120,68 @@ def test_sqliteWritesTakeTheLockUpFront(tmp_path):
     store.getSetting("x")
     assert statements[0] == "BEGIN"
     store.close()
+
+
+def test_upgrade0001To0002KeepsData(tmp_path, dbUrl):
+    """
+    Upgrading a database made at 0001 that holds extensions, settings,
+    access entries and bindings keeps all of it; existing extensions get
+    the documented call options, and the new tables are usable.
+    """
+    from sqlalchemy import select, text
+
+    from tpbx.model import CallDetail
+    from tpbx.store.schema import settings
+    engine = makeEngine(str(tmp_path), dbUrl)
+    migrate(engine, "0001")
+    with engine.begin() as connection:   # SQL as a 0001 server wrote it
+        connection.execute(text(
+            "INSERT INTO extensions (number, first_name, last_name, email,"
+            " auth_id, password, pin, lan_only, created_at, updated_at) "
+            "VALUES ('100', 'Ann', 'Lee', '', 'ann', 'pw-Secret-1', "
+            "'1234', true, 1.0, 2.0)"))
+        connection.execute(text("INSERT INTO settings (name, value) "
+                                "VALUES ('extensionDigits', '3')"))
+        connection.execute(text(
+            "INSERT INTO access_list (kind, network, until, reason) "
+            "VALUES ('blacklist', '192.0.2.1', NULL, 'x')"))
+    engine.dispose()
+    store = openStore(str(tmp_path), dbUrl)
+    assert currentRevision(store.engine) == "0002"
+    ann = store.getExtension("100")
+    assert (ann.firstName, ann.authId, ann.password, ann.pin, ann.lanOnly,
+            ann.status, ann.callWaiting, ann.recordCalls,
+            ann.directMedia) == ("Ann", "ann", "pw-Secret-1", "1234", True,
+                                 "available", True, False, False)
+    assert store.getSetting("extensionDigits") == 3
+    assert [e.network for e in store.listAccess("blacklist")] == [
+        "192.0.2.1"]
+    store.createRingGroup({"number": "200", "members": ["100"]})
+    store.recordCall(CallDetail("c", "100", "200", "200", 1.0, None, 2.0,
+                                "no-answer"))
+    assert len(store.queryCalls()) == 1
+    with reading(store.engine) as connection:
+        assert connection.scalar(select(settings.c.value).where(
+            settings.c.name == "extensionDigits")) == "3"
+    store.close()
+
+
+def test_downgradeTo0001(tmp_path):
+    """
+    The 0002 downgrade drops what it added and leaves the 0001 data (a
+    way back after a failed upgrade).
+    """
+    from alembic import command
+    store = openStore(str(tmp_path))
+    store.setSetting("extensionDigits", 3)
+    store.createExtension({"number": "100", "firstName": "Ann"})
+    config = alembicConfig()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    names = set(inspect(store.engine).get_table_names())
+    assert "ring_groups" not in names and "cdr" not in names
+    columns = {c["name"] for c in inspect(store.engine).get_columns(
+        "extensions")}
+    assert "status" not in columns and "first_name" in columns
+    store.close()

@@ -98,3 +98,52 @@ def test_pollSurvivesDatabaseErrors(store):
     broken.broken = False
     assert refresher.poll().extensionByNumber("100") is not None
     assert len(changes) == 1
+
+
+def test_snapshotCallConfiguration(store):
+    """
+    A snapshot answers ring groups, each extension's forwarding rules in
+    order, the dial codes (defaults filled in) and office hours in the
+    configured zone, all read with the rest.
+    """
+    from tpbx.model import ForwardingRule, RingGroup
+    from tpbx.store.officehours import OfficeInterval
+    addAnn(store, "100")
+    addAnn(store, "101")
+    store.createRingGroup({"number": "200", "members": ["101", "100"]})
+    store.addForwardingRule(ForwardingRule("100", "busy", "voicemail"))
+    store.addForwardingRule(ForwardingRule("100", "no-answer", "end",
+                                           delay=5))
+    store.setDialCodes({"park": "*55"})
+    store.setCallSettings({"timezone": "Europe/Paris"})
+    store.setOfficeHours([OfficeInterval(0, "08:00", "12:00")])
+    store.addHoliday("2026-03-09")
+    snapshot = DirectorySnapshot.fromStore(store)
+    assert snapshot.ringGroup("200") == RingGroup("200",
+                                                  members=("101", "100"))
+    assert snapshot.ringGroup("100") is None
+    assert [r.condition for r in snapshot.forwardingRules("100")] == [
+        "busy", "no-answer"]
+    assert snapshot.forwardingRules("101") == ()
+    codes = snapshot.dialCodes()
+    assert (codes["park"], codes["pickup"]) == ("*55", "*8")
+    codes["park"] = "changed"
+    assert snapshot.dialCodes()["park"] == "*55"
+    monday9Paris = 1772409600 + 8 * 3600    # 2026-03-02T08:00Z = 09:00
+    assert snapshot.isOfficeHours(monday9Paris)
+    assert not snapshot.isOfficeHours(monday9Paris + 3 * 3600)
+    assert not snapshot.isOfficeHours(monday9Paris + 7 * 86400)  # holiday
+    assert snapshot.extensionByNumber("100").status == "available"
+
+
+def test_emptySnapshotCallDefaults():
+    """
+    A snapshot built without call configuration (as older callers build
+    it) has no groups or rules, the default dial codes, and is always in
+    office hours.
+    """
+    snapshot = DirectorySnapshot(1, [], {}, {})
+    assert snapshot.ringGroup("200") is None
+    assert snapshot.forwardingRules("100") == ()
+    assert snapshot.dialCodes()["voicemail"] == "*97"
+    assert snapshot.isOfficeHours(0.0)

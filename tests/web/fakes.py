@@ -13,6 +13,7 @@ import ipaddress
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
+from tests.web.fakecalls import MemoryCallConfig
 from tpbx.errors import Conflict, NotFound, ValidationError
 from tpbx.interfaces import IConfigStore, IStatusSource
 from tpbx.model import AccessEntry, Extension
@@ -46,9 +47,10 @@ def _checkExtension(fields: dict) -> None:
 
 
 @implementer(IConfigStore)
-class MemoryConfigStore:
+class MemoryConfigStore(MemoryCallConfig):
     """
-    L{IConfigStore} in dictionaries.
+    L{IConfigStore} in dictionaries (the call configuration and CDRs come
+    from L{MemoryCallConfig}).
 
     @ivar extensions: number -> L{Extension}.
     @ivar access: kind -> network -> L{AccessEntry}.
@@ -61,6 +63,7 @@ class MemoryConfigStore:
         self.access: dict[str, dict[str, AccessEntry]] = {
             kind: {} for kind in _KINDS}
         self.settings: dict[str, object] = {}
+        self._initCalls()
 
     def listExtensions(self) -> list[Extension]:
         return [self.extensions[n] for n in sorted(self.extensions)]

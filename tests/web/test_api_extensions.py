@@ -9,6 +9,9 @@ from tests.web.fakes import GENERATED_PASSWORD
 from tpbx.model import Extension
 
 EXTENSIONS = "/api/v1/extensions"
+CALL_OPTIONS = {"status": "available", "callWaiting": True,
+                "recordCalls": False, "directMedia": False}
+"""The call options every extension shows, at their defaults."""
 
 
 def test_listEmpty(client):
@@ -31,7 +34,7 @@ def test_createGeneratesPassword(client, store):
     assert reply.json() == {
         "number": "101", "firstName": "Ada", "lastName": "",
         "email": "ada@example.com", "authId": "101", "pin": "",
-        "lanOnly": False, "password": GENERATED_PASSWORD}
+        "lanOnly": False, "password": GENERATED_PASSWORD, **CALL_OPTIONS}
     assert store.extensions["101"].password == GENERATED_PASSWORD
 
 
@@ -65,7 +68,8 @@ def test_getOne(client, store):
     assert reply.status == 200
     assert reply.json() == {"number": "105", "firstName": "Bo",
                             "lastName": "Li", "email": "bo@x.org",
-                            "authId": "a5", "pin": "1234", "lanOnly": True}
+                            "authId": "a5", "pin": "1234", "lanOnly": True,
+                            **CALL_OPTIONS}
     assert b"pw-105" not in reply.body
 
 
@@ -202,7 +206,8 @@ def test_putReplacesShownFields(client, store):
     assert reply.status == 200
     assert reply.json() == {"number": "101", "firstName": "",
                             "lastName": "Lovelace", "email": "",
-                            "authId": "101", "pin": "", "lanOnly": False}
+                            "authId": "101", "pin": "", "lanOnly": False,
+                            **CALL_OPTIONS}
     assert store.extensions["101"].password == "Keep-Me-1"
 
 
@@ -240,3 +245,22 @@ def test_deleteMissing(client):
     reply = client.delete(f"{EXTENSIONS}/999")
     assert reply.status == 404
     assert reply.error()["code"] == "not-found"
+
+
+def test_callOptions(client, store):
+    """
+    PATCH takes the call options (status, callWaiting, recordCalls,
+    directMedia), typed strictly; PUT resets those left out.
+    """
+    client.post(EXTENSIONS, {"number": "101"})
+    reply = client.patch(f"{EXTENSIONS}/101", {
+        "status": "away", "callWaiting": False, "recordCalls": True,
+        "directMedia": True})
+    assert reply.status == 200
+    assert store.extensions["101"].status == "away"
+    assert (reply.json()["callWaiting"], reply.json()["recordCalls"],
+            reply.json()["directMedia"]) == (False, True, True)
+    bad = client.patch(f"{EXTENSIONS}/101", {"recordCalls": "yes"})
+    assert (bad.status, bad.error()["field"]) == (400, "recordCalls")
+    reply = client.put(f"{EXTENSIONS}/101", {})
+    assert {k: reply.json()[k] for k in CALL_OPTIONS} == CALL_OPTIONS

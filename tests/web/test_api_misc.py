@@ -20,7 +20,14 @@ def test_index(client):
         "extensions": "/api/v1/extensions",
         "registrations": "/api/v1/registrations",
         "blacklist": "/api/v1/blacklist",
-        "whitelist": "/api/v1/whitelist"}}
+        "whitelist": "/api/v1/whitelist",
+        "ringGroups": "/api/v1/ringgroups",
+        "officeHours": "/api/v1/officehours",
+        "holidays": "/api/v1/holidays",
+        "dialCodes": "/api/v1/dialcodes",
+        "callSettings": "/api/v1/callsettings",
+        "cdr": "/api/v1/cdr",
+        "recordings": "/api/v1/recordings"}}
 
 
 def test_indexWithoutSlashRedirects(client):

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
+from tpbx.model import CallDetail
 from tpbx.pbx.routing import Reject, Targets
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
-                                  mediaTargets, negotiatedCodec)
+                                  answerOffer, mediaTargets, negotiatedCodec)
 from tpbx.sip.sdp import parseSDP
 
-__all__ = ["Call", "CallRecord", "bestFailure"]
+__all__ = ["Call", "CallRecord", "bestFailure", "callDetails"]
 
 _log = Logger()
 
@@ -54,6 +55,31 @@ class CallRecord:
     legs: list = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _LegSummary:
+    callId: str
+    target: str
+    answered: bool
+
+
+def callDetails(record: CallRecord) -> list:
+    """
+    The CDRs of a finished call (SPEC E7): one for the call, one per callee
+    leg that was rung (C{leg} = the leg's Call-ID).
+    """
+    end = record.end if record.end is not None else record.start
+    details = [CallDetail(record.callId, record.caller, record.callee, record.dialled,
+                          record.start, record.answer, end, record.disposition,
+                          record.hangupSide, record.codec)]
+    for leg in record.legs:
+        details.append(CallDetail(leg.callId, record.caller, leg.target, record.dialled,
+                                  record.start, record.answer if leg.answered else None,
+                                  end, "answered" if leg.answered else "not-answered",
+                                  record.hangupSide if leg.answered else "",
+                                  record.codec if leg.answered else "", leg="b"))
+    return details
+
+
 def bestFailure(statuses: list[int]) -> int:
     """
     The response to give the caller when every callee failed (after RFC
@@ -65,6 +91,14 @@ def bestFailure(statuses: list[int]) -> int:
             return preferred
     finals = sorted(s for s in statuses if s >= 300 and s not in (408, 487))
     return finals[0] if finals else 480
+
+
+def _codecNames(sdp) -> set:
+    """The codec names of C{sdp}'s first live audio stream."""
+    index = _firstAudio(sdp)
+    if index is None:
+        return set()
+    return {codec.name for codec in sdp.media[index].rtpmap().values()}
 
 
 def _firstAudio(sdp) -> int | None:
@@ -119,6 +153,7 @@ class Call:
         self._failures: list[int] = []
         self._pending: dict = {}   # leg -> request of the other leg to answer
         self._holds: dict = {}     # held leg -> music-on-hold player
+        self.recorder = None
         self.ended = False
         if self.aOffer is not None:
             _aim(a.side, self.aOffer)
@@ -186,6 +221,64 @@ class Call:
     def _callerWaiting(self) -> bool:
         return self.a.session.state in (InviteState.INCOMING, InviteState.EARLY)
 
+    def pickUp(self, picker) -> bool:
+        """
+        Connect the waiting caller to C{picker} (a caller-side leg whose
+        INVITE offers SDP) instead of the ringing phones (SPEC E2 pickup):
+        both offers are answered by the PBX with one codec they share.
+
+        @return: whether it could (a ringing call, a relay, offers both ways).
+        """
+        if (self.b is not None or not self._callerWaiting() or self.relay is None
+                or self.aOffer is None or not picker.session.invite.body):
+            return False
+        offer = parseSDP(picker.session.invite.body)
+        shared = _codecNames(self.aOffer) & _codecNames(offer)
+        try:
+            answerA, codec, _ = answerOffer(self.aOffer, self.policy, self.relay.a.address,
+                                            self.relay.a.port, playable=shared)
+            answerP, _, _ = answerOffer(offer, self.policy, self.relay.b.address,
+                                        self.relay.b.port, playable=(codec.name,))
+        except ProtocolError:
+            return False
+        ringing, self.ringing = self.ringing, []
+        for leg in ringing:
+            leg.hangup()
+        picker.call, picker.side = self, self.relay.b
+        _aim(picker.side, offer)
+        self.forks.append(picker)
+        self.b = picker
+        self.record.answer = picker.now()
+        self.record.disposition = "answered"
+        self.record.callee = picker.target
+        self.record.codec = codec.name
+        self.manager.answered(self)
+        self.a.respond(self.a.session.invite, 200, body=self.a.describe(answerA))
+        picker.respond(picker.session.invite, 200, body=picker.describe(answerP))
+        return True
+
+    def startRecording(self, recorder) -> None:
+        """Feed both directions of the relayed audio to C{recorder} (E5)."""
+        if self.relay is None or self.recorder is not None:
+            return
+        self.recorder = recorder
+        self.relay.a.tap = recorder.tap("a")
+        self.relay.b.tap = recorder.tap("b")
+
+    def stopRecording(self) -> str | None:
+        """@return: the recording's path, written; L{None} if none ran."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return None
+        if self.relay is not None:
+            self.relay.a.tap = self.relay.b.tap = None
+        return recorder.close()
+
+    def involves(self, number: str) -> bool:
+        """Whether extension C{number} is talking in this call."""
+        return not self.ended and (self.record.caller == number or (
+            self.b is not None and self.b.target == number))
+
     def hangupAll(self, side: str) -> None:
         """End every leg (RTP timeout, shutdown)."""
         self.record.hangupSide = self.record.hangupSide or side
@@ -248,14 +341,14 @@ class Call:
         """B offers: in its 2xx (late offer) or in a re-INVITE/UPDATE."""
         offer = parseSDP(event.message.body)
         _aim(leg.side, offer)
+        if isinstance(event.message, Request):   # a re-INVITE or UPDATE
+            self._reoffer(leg, self.a, event.message, offer)   # hold too
+            return
         address = self.relay.a.address if self.relay is not None else None
         port = self.relay.a.port if self.relay is not None else None
         anchored = anchorOffer(offer, self.policy, address,
                                _ports(offer, port) if port else None)
         body = self.a.describe(anchored)
-        if isinstance(event.message, Request):   # a re-INVITE or UPDATE
-            self._relayOffer(leg, self.a, event.message, body)
-            return
         self.bOffer = offer   # late offer: A answers in its ACK
         self.a.respond(self.a.session.invite, 200, body=body)
 
@@ -324,7 +417,7 @@ class Call:
         _aim(leg.side, answer)
         if self._answerRelayed(leg, answer) or self.bOffer is None or self.b is None:
             return
-        self.record.codec = self._codec(answer)
+        self.record.codec = self._codec(answer, self.bOffer)
         body = self._anchoredAnswer(self.b, answer, self.bOffer)
         self.b.perform(self.b.session.sendAck(leg.now(), body, "application/sdp"))
         self.bOffer = None
@@ -388,7 +481,7 @@ class Call:
     def _answerLocally(self, leg, request, offer) -> None:
         """Answer a hold/resume offer from the last description sent to
         C{leg}, with the directions of RFC 3264 sec. 6.1."""
-        last = leg.sdp.last()
+        last = leg.sdp.last
         if last is None:
             leg.respond(request, 488)
             return
@@ -426,18 +519,25 @@ class Call:
         ports = _ports(originalOffer, side.port) if side is not None else None
         return origin.describe(anchorAnswer(answer, originalOffer, address, ports))
 
-    def _codec(self, answer) -> str:
-        codec = negotiatedCodec(self.aOffer, answer) if self.aOffer is not None else None
+    def _codec(self, answer, offer=None) -> str:
+        """The voice codec of C{answer} to C{offer} (A's by default)."""
+        offer = offer if offer is not None else self.aOffer
+        codec = negotiatedCodec(offer, answer) if offer is not None else None
         return codec.name if codec is not None else ""
 
     def _legCodec(self, leg):
-        """The codec leg's party receives: from the last SDP it sent us."""
-        last = leg.sdp.last()
+        """
+        The codec to play to leg's party: the call's negotiated one as
+        numbered in the last SDP sent to it (an offer to B lists every
+        allowed codec, B may have taken the second), else that SDP's first.
+        """
+        last = leg.sdp.last
         index = _firstAudio(last) if last is not None else None
         if index is None:
             return None
         codecs = list(last.media[index].rtpmap().values())
-        return codecs[0] if codecs else None
+        chosen = [c for c in codecs if c.name == self.record.codec]
+        return (chosen or codecs or [None])[0]
 
     def _stopForks(self, winner) -> None:
         for leg in self.forks:
@@ -454,6 +554,9 @@ class Call:
             for player in self._holds.values():
                 player.stop()
             self._holds.clear()
+            self.stopRecording()
+            self.record.legs = [_LegSummary(leg.callId, leg.target, leg is self.b)
+                                for leg in self.forks]
             self.manager.callEnded(self)
 
     _A_EVENTS = {

@@ -14,18 +14,21 @@ that outlived its transaction -- by Call-ID and From tag.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
 from tpbx.pbx.call import Call, CallRecord
+from tpbx.pbx.callfeatures import CallFeatures
 from tpbx.pbx.leg import SDP, Leg
 from tpbx.pbx.routing import Reject, RouteContext, dialledNumber
 from tpbx.pbx.scheduler import Scheduler
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.dialog import newRequest
 from tpbx.sip.invite import InviteSession
+from tpbx.sip.peer import Peer
 from tpbx.sip.offeranswer import CodecPolicy, LocalSession, anchorOffer
 from tpbx.sip.sdp import parseSDP
 from tpbx.sip.reply import makeResponse, newTag
@@ -48,6 +51,19 @@ class CallSettings:
     sessionTimers: SessionTimerPolicy | None = SessionTimerPolicy()
 
 
+def _uriPeer(uri: str) -> Peer | None:
+    """Where a request to C{uri} goes, when its host is an IP address."""
+    try:
+        parsed = parseURI(uri)
+        ipaddress.ip_address(parsed.host)
+    except (ProtocolError, ValueError):
+        return None
+    transport = (parsed.params.get("transport") or "udp").lower()
+    if transport not in ("udp", "tcp", "tls"):
+        return None
+    return Peer(transport, parsed.host, parsed.port or (5061 if transport == "tls" else 5060))
+
+
 def _tag(value: str | None) -> str | None:
     return parseNameAddr(value).tag if value else None
 
@@ -62,7 +78,8 @@ class CallManager:
 
     def __init__(self, clock, engine, location, directory, dialPlan, relay,
                  localAddress, music=None, cdr=None,
-                 settings: CallSettings = CallSettings()):
+                 settings: CallSettings = CallSettings(), recordingsDir=None,
+                 recorderFactory=None):
         """
         @param engine: sends (L{tpbx.pbx.engine.SIPEngine}).
         @param location: the L{ILocationService} (contacts to ring).
@@ -72,6 +89,8 @@ class CallManager:
         @param localAddress: C{transport -> (host, port)} for Via/Contact.
         @param music: a L{tpbx.media.player.MusicOnHold}, or L{None}.
         @param cdr: called with each ended call's L{CallRecord}.
+        @param recordingsDir: where call recordings go (L{None}: no
+            recording); C{recorderFactory}: C{path -> recorder}.
         """
         self._clock = clock
         self._engine = engine
@@ -88,6 +107,7 @@ class CallManager:
         self._clientTransactions: dict = {}
         self._inviteTransactions: dict = {}
         self._timers = Scheduler(clock, self._fire)
+        self.features = CallFeatures(self, recordingsDir, recorderFactory)
 
     # Counting (leak checks)
 
@@ -112,6 +132,9 @@ class CallManager:
         if isinstance(decision, Reject):
             self._refuse(transaction, decision.status, decision.reason)
             return
+        if self.features.handles(decision):
+            self.features.carryOut(decision, request, transaction, caller)
+            return
         try:
             if request.body:   # 488 before anything is allocated
                 anchorOffer(parseSDP(request.body), self.settings.codecs)
@@ -129,14 +152,53 @@ class CallManager:
         call.ring(decision)
 
     def legsFor(self, call, targets) -> list:
-        """The B legs that ring C{targets}: one per registered contact."""
+        """
+        The B legs that ring C{targets}: one per registered contact of an
+        extension; one per SIP URI whose host is an IP address (names need
+        RFC 3263 resolution, which comes with trunks).
+        """
         legs = []
         for destination in targets.destinations:
             if destination.kind == "extension":
                 for binding in self._location.lookup(destination.target, self.now()):
                     legs.append(self._legB(call, binding.contact, binding.peer,
                                            destination, binding.aor))
+            elif destination.kind == "uri":
+                peer = _uriPeer(destination.target)
+                if peer is not None:
+                    legs.append(self._legB(call, destination.target, peer, destination,
+                                           destination.target))
         return legs
+
+    # Finding calls (features, call waiting)
+
+    def isBusy(self, number: str) -> bool:
+        """Whether extension C{number} is talking in a call now."""
+        return any(call.involves(number) for call in self.calls)
+
+    def activeCall(self, number: str):
+        """The answered call extension C{number} talks in, or L{None}."""
+        for call in self.calls:
+            if call.b is not None and call.involves(number):
+                return call
+        return None
+
+    def ringingCall(self, number: str | None, exclude: str):
+        """
+        A call ringing at extension C{number} (any extension when L{None}),
+        not made by C{exclude}: the oldest first.
+        """
+        waiting = [call for call in self.calls if call.b is None and call.ringing
+                   and call.record.caller != exclude
+                   and (number is None or any(leg.target == number for leg in call.ringing))]
+        return min(waiting, key=lambda call: call.record.start, default=None)
+
+    def callerLeg(self, request, transaction, number: str) -> Leg:
+        """A started caller-side leg for C{request} (a pickup's INVITE)."""
+        leg = self._legA(request, transaction, transaction.peer)
+        leg.target = number
+        leg.perform(leg.session.start(self.now()))
+        return leg
 
     def ringTimer(self, call, ringTime) -> None:
         """(Re)start the call's ring timeout."""
@@ -184,6 +246,10 @@ class CallManager:
         host, port = self._localAddress(transport)
         hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return f"sip:pbx@{hostport};transport={transport}"
+
+    def refuse(self, transaction, status: int, reason: str | None = None) -> None:
+        """Answer a request that starts no call."""
+        self._refuse(transaction, status, reason)
 
     def _refuse(self, transaction, status: int, reason: str | None = None) -> None:
         response = makeResponse(transaction.request, status, reason, toTag=newTag())
@@ -262,7 +328,13 @@ class CallManager:
     # What calls tell us
 
     def answered(self, call) -> None:
+        """The call is up: no more ring timeout; record it if asked to (E5)."""
         self._timers.set(("ring", call), None)
+        for number in (call.record.caller, call.b.target if call.b is not None else ""):
+            extension = self._directory.extensionByNumber(number) if number else None
+            if extension is not None and extension.recordCalls:
+                self.features.startRecording(call)
+                break
 
     def startMusicOnHold(self, side, codec):
         """Play music on hold into relay C{side} with C{codec}."""

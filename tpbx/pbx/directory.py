@@ -36,3 +36,15 @@ class LiveDirectory:
 
     def setting(self, name, default=None):
         return self._snapshot.setting(name, default)
+
+    def ringGroup(self, number):
+        return self._snapshot.ringGroup(number)
+
+    def forwardingRules(self, number):
+        return self._snapshot.forwardingRules(number)
+
+    def isOfficeHours(self, now):
+        return self._snapshot.isOfficeHours(now)
+
+    def dialCodes(self):
+        return self._snapshot.dialCodes()

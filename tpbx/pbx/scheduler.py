@@ -16,6 +16,9 @@ from typing import Callable, Hashable
 
 __all__ = ["Scheduler"]
 
+# Below this many heap entries, stale ones are left to surface by themselves.
+_MIN_COMPACT = 64
+
 
 class Scheduler:
     """
@@ -39,13 +42,29 @@ class Scheduler:
     def set(self, owner: Hashable, deadline: float | None) -> None:
         """Make C{deadline} the owner's only one (L{None}: none)."""
         if deadline is None:
-            self.pending.pop(owner, None)
+            if self.pending.pop(owner, None) is not None:
+                self._tidy()
             return
         if self.pending.get(owner) == deadline:
             return
         self.pending[owner] = deadline
         heapq.heappush(self._heap, (deadline, next(self._sequence), owner))
+        self._tidy()
         self._arm()
+
+    def _tidy(self) -> None:
+        """
+        Drop stale heap entries once they outnumber the live ones, and the
+        DelayedCall when nothing is pending: an ended call's owners must
+        not stay referenced, nor a timer armed for them.
+        """
+        if not self.pending:
+            self.stop()
+        elif len(self._heap) > max(_MIN_COMPACT, 2 * len(self.pending)):
+            # In place: L{_run} may be walking this very list.
+            self._heap[:] = [(at, next(self._sequence), owner)
+                             for owner, at in self.pending.items()]
+            heapq.heapify(self._heap)
 
     def _arm(self) -> None:
         while self._heap and self.pending.get(self._heap[0][2]) != self._heap[0][0]:

@@ -23,7 +23,8 @@ __all__ = ["CSV_COLUMNS", "ImportReport", "readExtensionRows",
            "importExtensions"]
 
 CSV_COLUMNS = ("number", "first_name", "last_name", "email", "password",
-               "pin", "auth_id", "lan_only")
+               "pin", "auth_id", "lan_only", "status", "call_waiting",
+               "record_calls", "direct_media")
 _FIELD_OF = {column: field for field, column in COLUMN_OF.items()}
 
 

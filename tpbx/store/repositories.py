@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.store.test_repositories -*-
 """
 The configuration store: validated edits of extensions, the access lists
-and settings, plus the persisted registration bindings.
+and settings, plus the persisted registration bindings; call
+configuration and CDRs come from mixins (L{tpbx.store.callstore},
+L{tpbx.store.cdr}).
 
 Every configuration write bumps C{config_version} in the same
 transaction; the running server polls that one integer
@@ -25,12 +27,18 @@ from tpbx.interfaces import IConfigStore
 from tpbx.model import AccessEntry, Extension
 from tpbx.passwords import generatePassword
 from tpbx.store import bindings as bindingRows
+from tpbx.store.callstore import (
+    CallConfigRepository, checkNumberFree, readForwarding, readHolidays,
+    readOfficeHours, readRingGroups,
+)
+from tpbx.store.cdr import CallDetailRepository
 from tpbx.store.engine import makeEngine, migrate, reading, upsert, writing
 from tpbx.store.schema import (
     ACCESS_KINDS, accessList, configVersion, extensions, settings,
 )
 from tpbx.store.validation import (
-    COLUMN_OF, canonicalNetwork, checkKind, cleanAccess, cleanExtension,
+    COLUMN_OF, FieldConflict, canonicalNetwork, checkKind, cleanAccess,
+    cleanExtension,
 )
 
 __all__ = ["Store", "openStore", "FieldConflict", "DirectoryData",
@@ -38,20 +46,6 @@ __all__ = ["Store", "openStore", "FieldConflict", "DirectoryData",
 
 DIGITS_SETTING = "extensionDigits"
 VOICEMAIL_SETTING = "voicemailNumber"
-
-
-class FieldConflict(Conflict):
-    """
-    A L{Conflict} that names the field holding the duplicate value, so a
-    CSV import or a form can point at it.
-
-    @ivar field: the API field name (C{number} or C{authId}).
-    """
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class DirectoryData(NamedTuple):
@@ -65,6 +59,10 @@ class DirectoryData(NamedTuple):
     extensions: list
     settings: dict
     access: dict
+    ringGroups: list = ()
+    forwarding: list = ()
+    officeHours: list = ()
+    holidays: list = ()
 
 
 def openStore(dataDir: str, url: str | None = None,
@@ -84,9 +82,11 @@ def openStore(dataDir: str, url: str | None = None,
 
 
 @implementer(IConfigStore)
-class Store:
+class Store(CallConfigRepository, CallDetailRepository):
     """
-    L{IConfigStore} over SQLAlchemy Core; see the module docstring.
+    L{IConfigStore} over SQLAlchemy Core; see the module docstring.  The
+    call configuration and CDR methods come from the mixins
+    L{CallConfigRepository} and L{CallDetailRepository}.
     """
 
     def __init__(self, engine: Engine,
@@ -283,7 +283,11 @@ class Store:
                 settings={row.name: json.loads(row.value) for row in
                           connection.execute(select(settings))},
                 access={kind: _liveAccess(connection, now, kind)
-                        for kind in ACCESS_KINDS})
+                        for kind in ACCESS_KINDS},
+                ringGroups=readRingGroups(connection),
+                forwarding=[rule for _, rule in readForwarding(connection)],
+                officeHours=readOfficeHours(connection),
+                holidays=readHolidays(connection))
 
     # Registration bindings (live state, not configuration)
 
@@ -342,9 +346,8 @@ def _checkUnique(connection: Connection, number: str | None,
     @param number: a number about to be created, or L{None} on update.
     @raise FieldConflict: C{number} exists or C{authId} is in use.
     """
-    if number is not None and _extensionBy(
-            connection, extensions.c.number, number) is not None:
-        raise FieldConflict("number", f"extension {number} exists already")
+    if number is not None:
+        checkNumberFree(connection, number)
     owner = _extensionBy(connection, extensions.c.auth_id, authId)
     if owner is not None:
         raise FieldConflict(

@@ -9,12 +9,14 @@ SQLite and PostgreSQL store them alike and tests can use fake time.
 """
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Float, Index, Integer, MetaData,
-    String, Table, Text, UniqueConstraint,
+    Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
+    MetaData, String, Table, Text, UniqueConstraint,
 )
 
 __all__ = ["metadata", "settings", "extensions", "bindings", "accessList",
-           "configVersion", "ACCESS_KINDS"]
+           "configVersion", "ringGroups", "ringGroupMembers",
+           "forwardingRules", "officeHours", "holidays", "cdr",
+           "ACCESS_KINDS"]
 
 ACCESS_KINDS = ("blacklist", "whitelist")
 
@@ -36,6 +38,10 @@ extensions = Table(
     Column("password", String(128), nullable=False),
     Column("pin", String(12), nullable=False, default=""),
     Column("lan_only", Boolean, nullable=False, default=False),
+    Column("status", String(32), nullable=False, default="available"),
+    Column("call_waiting", Boolean, nullable=False, default=True),
+    Column("record_calls", Boolean, nullable=False, default=False),
+    Column("direct_media", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("auth_id", name="extensions_auth_id_key"),
@@ -73,4 +79,70 @@ configVersion = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("version", Integer, nullable=False),
     CheckConstraint("id = 1", name="config_version_single_row"),
+)
+
+ringGroups = Table(
+    "ring_groups", metadata,
+    Column("number", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("strategy", String(16), nullable=False),
+    Column("ring_time", Integer, nullable=False),
+    Column("no_answer", String(64), nullable=False),
+)
+
+ringGroupMembers = Table(
+    "ring_group_members", metadata,
+    Column("group_number", String(16),
+           ForeignKey("ring_groups.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("extension", String(16),
+           ForeignKey("extensions.number", ondelete="CASCADE"),
+           nullable=False),
+)
+
+forwardingRules = Table(
+    "forwarding_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("extension", String(16),
+           ForeignKey("extensions.number", ondelete="CASCADE"),
+           nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("hours", String(16), nullable=False),
+    Column("caller", String(16), nullable=False),
+    Column("condition", String(16), nullable=False),
+    Column("delay", Integer, nullable=False),
+    Column("action", String(64), nullable=False),
+    Index("forwarding_rules_extension", "extension"),
+)
+
+officeHours = Table(
+    "office_hours", metadata,
+    Column("weekday", Integer, primary_key=True, autoincrement=False),
+    Column("open", String(5), primary_key=True),
+    Column("close", String(5), nullable=False),
+)
+
+holidays = Table(
+    "holidays", metadata,
+    Column("date", String(10), primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+cdr = Table(
+    "cdr", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_id", String(255), nullable=False),
+    Column("leg", String(64), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("callee", String(64), nullable=False),
+    Column("dialled", String(64), nullable=False),
+    Column("start", Float, nullable=False),
+    Column("answer", Float),
+    Column("end", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("hangup_side", String(16), nullable=False),
+    Column("codec", String(32), nullable=False),
+    Index("cdr_start", "start"),
 )

@@ -12,14 +12,19 @@ the server, rebuilds the snapshot only when that number moved.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from tpbx.interfaces import IDirectory
-from tpbx.model import AccessEntry, Extension
+from tpbx.model import AccessEntry, Extension, ForwardingRule, RingGroup
+from tpbx.store.callstore import DIAL_CODES_SETTING
+from tpbx.store.callvalidation import effectiveDialCodes
+from tpbx.store.officehours import (
+    DEFAULT_TIMEZONE, TIMEZONE_SETTING, Holiday, OfficeInterval, Schedule,
+)
 
 __all__ = ["DirectorySnapshot", "SnapshotRefresher"]
 
@@ -28,19 +33,38 @@ __all__ = ["DirectorySnapshot", "SnapshotRefresher"]
 class DirectorySnapshot:
     """
     Frozen configuration: extensions by number and by auth ID, settings,
-    access lists.  Never does I/O.
+    access lists, ring groups, forwarding rules, the office hours
+    schedule and the dial codes.  Never does I/O.
 
     @ivar version: the C{config_version} it was read at.
     """
 
     def __init__(self, version: int, extensions: list[Extension],
-                 settings: dict, access: dict[str, list[AccessEntry]]):
+                 settings: dict, access: dict[str, list[AccessEntry]], *,
+                 ringGroups: Iterable[RingGroup] = (),
+                 forwarding: Iterable[ForwardingRule] = (),
+                 officeHours: Iterable[OfficeInterval] = (),
+                 holidays: Iterable[Holiday] = ()):
+        """
+        @param forwarding: every extension's rules, each extension's in
+            evaluation order.
+        """
         self.version = version
         self._byNumber = {ext.number: ext for ext in extensions}
         self._byAuthId = {ext.authId: ext for ext in extensions}
         self._settings = dict(settings)
         self._access = {kind: tuple(entries)
                         for kind, entries in access.items()}
+        self._groups = {group.number: group for group in ringGroups}
+        rules: dict[str, list[ForwardingRule]] = {}
+        for rule in forwarding:
+            rules.setdefault(rule.extension, []).append(rule)
+        self._rules = {number: tuple(found) for number, found in
+                       rules.items()}
+        self._dialCodes = effectiveDialCodes(
+            self._settings.get(DIAL_CODES_SETTING))
+        self._schedule = Schedule(officeHours, holidays, self._settings.get(
+            TIMEZONE_SETTING) or DEFAULT_TIMEZONE)
 
     @classmethod
     def fromStore(cls, store) -> "DirectorySnapshot":
@@ -49,7 +73,9 @@ class DirectorySnapshot:
         read transaction).
         """
         data = store.readDirectory()
-        return cls(data.version, data.extensions, data.settings, data.access)
+        return cls(data.version, data.extensions, data.settings, data.access,
+                   ringGroups=data.ringGroups, forwarding=data.forwarding,
+                   officeHours=data.officeHours, holidays=data.holidays)
 
     def extensionByNumber(self, number: str) -> Extension | None:
         return self._byNumber.get(number)
@@ -59,6 +85,18 @@ class DirectorySnapshot:
 
     def setting(self, name: str, default=None):
         return self._settings.get(name, default)
+
+    def ringGroup(self, number: str) -> RingGroup | None:
+        return self._groups.get(number)
+
+    def forwardingRules(self, number: str) -> tuple[ForwardingRule, ...]:
+        return self._rules.get(number, ())
+
+    def isOfficeHours(self, now: float) -> bool:
+        return self._schedule.isOpen(now)
+
+    def dialCodes(self) -> dict:
+        return dict(self._dialCodes)
 
     def extensions(self) -> list[Extension]:
         """@return: every extension, ordered by number."""

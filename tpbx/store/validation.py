@@ -17,7 +17,7 @@ import ipaddress
 import re
 import string
 
-from tpbx.errors import ValidationError
+from tpbx.errors import Conflict, ValidationError
 from tpbx.model import AccessEntry, Extension
 from tpbx.passwords import weakPasswordReason
 from tpbx.store.schema import ACCESS_KINDS
@@ -25,7 +25,8 @@ from tpbx.store.schema import ACCESS_KINDS
 __all__ = [
     "EXTENSION_FIELDS", "COLUMN_OF", "ALLOW_WEAK", "cleanExtension",
     "checkNumber", "checkEmail", "parseBool", "checkKind", "cleanAccess",
-    "canonicalNetwork", "checkIpAddress", "checkHostPort",
+    "canonicalNetwork", "checkIpAddress", "checkHostPort", "checkStatus",
+    "STATUSES", "cleanText", "FieldConflict",
 ]
 
 # API field name -> database column / CSV column (SPEC B4).
@@ -38,6 +39,10 @@ COLUMN_OF = {
     "pin": "pin",
     "authId": "auth_id",
     "lanOnly": "lan_only",
+    "status": "status",
+    "callWaiting": "call_waiting",
+    "recordCalls": "record_calls",
+    "directMedia": "direct_media",
 }
 EXTENSION_FIELDS = tuple(COLUMN_OF)
 
@@ -57,8 +62,26 @@ _AUTH_ID_CHARS = frozenset(string.ascii_letters + string.digits
                            + "-_.!~*'()")
 _EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+# Presence statuses (SPEC B3); custom ones are lowercase words.
+STATUSES = ("available", "away", "out-of-office", "dnd")
+STATUS_MAX = 32
+_STATUS_CHARS = frozenset(string.ascii_lowercase + string.digits + "-")
 _TRUE = frozenset(["1", "true", "yes", "y", "on"])
 _FALSE = frozenset(["0", "false", "no", "n", "off", ""])
+
+
+class FieldConflict(Conflict):
+    """
+    A L{Conflict} that names the field holding the duplicate value, so a
+    CSV import or a form can point at it.
+
+    @ivar field: the API field name (C{number} or C{authId}).
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def cleanExtension(fields: dict, current: Extension | None = None,
@@ -151,6 +174,31 @@ def parseBool(field: str, value) -> bool:
     raise ValidationError(field, "must be yes or no (true/false, 1/0)")
 
 
+def checkStatus(field: str, value) -> str:
+    """
+    A presence status: one of L{STATUSES} or a custom name (lowercase
+    letters, digits and C{-}, starting with a letter, up to 32).
+
+    @raise ValidationError: otherwise.
+    """
+    value = cleanText(field, value, STATUS_MAX).lower()
+    if not (value and value[0].isalpha() and value.isascii()
+            and _STATUS_CHARS.issuperset(value)):
+        raise ValidationError(field, "must be available, away, "
+                              "out-of-office, dnd or a custom name "
+                              "(letters, digits and -)")
+    return value
+
+
+def cleanText(field: str, value, maximum: int) -> str:
+    """
+    Text without control characters, stripped, at most C{maximum} long.
+
+    @raise ValidationError: otherwise.
+    """
+    return _text(field, value, maximum)
+
+
 def _text(field: str, value, maximum: int) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, "must be text")
@@ -216,6 +264,10 @@ _CLEANERS = {
     "password": _cleanPassword,
     "pin": _cleanPin,
     "lanOnly": parseBool,
+    "status": checkStatus,
+    "callWaiting": parseBool,
+    "recordCalls": parseBool,
+    "directMedia": parseBool,
 }
 
 

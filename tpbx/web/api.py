@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.web.test_api_extensions,tests.web.test_api_access,tests.web.test_api_misc -*-
 """
 The REST API (SPEC G4) under C{/api/v1/}: extensions, registrations and the
-access lists, as JSON.
+access lists, as JSON; the call configuration and the records (CDRs,
+recordings) are routed by L{tpbx.web.api_calls} and L{tpbx.web.api_records}
+on the same app.
 
 Why a class-bound Klein app (STYLE.md sec. 2): the routes need the config
 store, the status source and the clock, and those are injected through
@@ -30,6 +32,8 @@ from werkzeug.routing import RequestRedirect
 from tpbx.errors import Conflict, NotFound, ValidationError
 from tpbx.interfaces import IAccessGuard, IConfigStore, IStatusSource
 from tpbx.model import AccessEntry, Extension
+from tpbx.web.api_calls import addCallRoutes
+from tpbx.web.api_records import addRecordRoutes
 from tpbx.web.auth import (AdminAuthenticator, AuthenticatedResource,
                            LoginThrottle)
 from tpbx.web.jsonio import (ApiError, checkFields, internalError,
@@ -41,7 +45,9 @@ __all__ = ["ApiApp", "EXTENSION_SCHEMA", "ACCESS_SCHEMA", "extensionJSON",
 EXTENSION_SCHEMA = {
     "number": "string", "firstName": "string", "lastName": "string",
     "email": "string", "authId": "string", "password": "string",
-    "pin": "string", "lanOnly": "boolean",
+    "pin": "string", "lanOnly": "boolean", "status": "string",
+    "callWaiting": "boolean", "recordCalls": "boolean",
+    "directMedia": "boolean",
 }
 """Fields an extension body may carry, with their JSON types."""
 
@@ -52,11 +58,13 @@ ACCESS_SCHEMA = {
 """Fields an access-list body may carry, with their JSON types."""
 
 _LISTED_FIELDS = ("number", "firstName", "lastName", "email", "authId",
-                  "pin", "lanOnly")
+                  "pin", "lanOnly", "status", "callWaiting", "recordCalls",
+                  "directMedia")
 """What an extension shows: everything but its SIP password."""
 
 _PUT_DEFAULTS = {"firstName": "", "lastName": "", "email": "", "pin": "",
-                 "lanOnly": False}
+                 "lanOnly": False, "status": "available", "callWaiting": True,
+                 "recordCalls": False, "directMedia": False}
 """What PUT sets the fields its body leaves out to (authId: the number)."""
 
 _KIND = "<any(blacklist, whitelist):kind>"
@@ -120,11 +128,14 @@ class ApiApp:
     """
 
     app = Klein()
+    addCallRoutes(app)
+    addRecordRoutes(app)
 
     def __init__(self, config: IConfigStore, status: IStatusSource,
                  checkPassword: Callable[[str, str], bool],
                  clock: IReactorTime, guard: IAccessGuard | None = None,
-                 *, throttle: LoginThrottle | None = None):
+                 *, throttle: LoginThrottle | None = None,
+                 recordingsDir: str | None = None):
         """
         @param config: where configuration is read and edited.
         @param status: live state (registrations).
@@ -134,8 +145,11 @@ class ApiApp:
             logins and asked whether an address is blacklisted; optional.
         @param throttle: the failed-login counter, to configure its limits;
             by default 10 failures in 60 s lock an address out for 300 s.
+        @param recordingsDir: where the recorder writes call recordings
+            (C{<data>/recordings}); L{None} lists none.
         """
         self._config = config
+        self._recordingsDir = recordingsDir
         self._status = status
         self._clock = clock
         self.authenticator = AdminAuthenticator(checkPassword, clock,
@@ -167,6 +181,13 @@ class ApiApp:
             "registrations": link("registrations"),
             "blacklist": link("listAccess", {"kind": "blacklist"}),
             "whitelist": link("listAccess", {"kind": "whitelist"}),
+            "ringGroups": link("listRingGroups"),
+            "officeHours": link("getOfficeHours"),
+            "holidays": link("listHolidays"),
+            "dialCodes": link("getDialCodes"),
+            "callSettings": link("getCallSettings"),
+            "cdr": link("queryCalls"),
+            "recordings": link("listRecordings"),
         }})
 
     @app.route("/v1/extensions", methods=["GET"])

@@ -1,7 +1,10 @@
 # -*- test-case-name: tests.e2e.test_conformance_server -*-
 """
 The RFC 4475 and RFC 5118 torture messages sent to a running server over
-UDP and TCP, byte for byte (only the destination is ours).
+UDP and TCP, byte for byte -- except, over UDP, the top Via's sent-by,
+which is rewritten to the test's own socket: RFC 3261 sec. 18.2.2 sends a
+UDP response to the sent-by port (5060 for these messages), not to the
+source port, so without it the answers would go elsewhere.
 
 Why against the running server and not only the parser: framing (UDP
 datagram vs TCP stream, Content-Length), the transaction layer and the
@@ -21,6 +24,7 @@ C{@udp}/C{@tcp} limit a token to one transport):
 
 import csv
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -99,12 +103,26 @@ def firstOutcome(codes, closed):
     return "close" if closed else "drop"
 
 
+_LWS = rb"(?:[ \t]|\r?\n[ \t])*"   # linear white space, folding included
+_TOP_VIA = re.compile(
+    rb"(?im)^((?:via|v)" + _LWS + rb":" + _LWS + rb"SIP" + _LWS + rb"/" + _LWS + rb"[0-9.]+"
+    + _LWS + rb"/" + _LWS + rb"[a-z]+" + _LWS + rb")(\[[^\]]*\](?::\d+)?|[^;,\s]+)")
+
+
+def answerHere(payload, port):
+    """
+    @return: C{payload} with its top Via's sent-by set to 127.0.0.1:C{port}
+        (see the module docstring); unchanged when it has no Via.
+    """
+    return _TOP_VIA.sub(lambda m: m.group(1) + b"127.0.0.1:%d" % port, payload, count=1)
+
+
 def sendUdp(host, port, payload, wait):
     """Send one datagram; @return: the outcome seen within C{wait} seconds."""
     codes = []
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
-        s.sendto(payload, (host, port))
+        s.sendto(answerHere(payload, s.getsockname()[1]), (host, port))
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and not any(c >= 200 for c in codes):
             s.settimeout(max(0.01, deadline - time.monotonic()))
@@ -138,18 +156,24 @@ def sendTcp(host, port, payload, wait):
 
 
 @pytest.fixture(scope="module")
-def server(tpbx_module_server):
-    """A server of its own: a flood of odd messages must not affect other tests."""
-    return tpbx_module_server(numbers=["100"])
+def servers(tpbx_module_server):
+    """
+    Servers of their own: a flood of odd messages must not affect other
+    tests.  One per transport: the same message sent over UDP and then TCP
+    would be the same transaction (RFC 2543 matching, no branch cookie).
+    """
+    return {"udp": tpbx_module_server(numbers=["100"]),
+            "tcp": tpbx_module_server(numbers=["100"])}
 
 
 @pytest.mark.parametrize("row,transport", manifestRows())
-def test_tortureMessage(server, row, transport):
+def test_tortureMessage(servers, row, transport):
     """
     The message gets an answer its manifest allows (RFC 4475 section 3,
     RFC 5118 section 4), and the server still answers OPTIONS over UDP and
     TCP afterwards.
     """
+    server = servers[transport]
     allowed = tokens(row, transport)
     payload = row["path"].read_bytes()
     wait = ANSWER_WAIT if any(t != "drop" for t in allowed) else DROP_WAIT

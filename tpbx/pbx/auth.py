@@ -165,6 +165,8 @@ class DigestAuthenticator:
         """
         name = "Proxy-Authorization" if proxy else "Authorization"
         for value in request.headers.getAll(name):
+            if value.lstrip()[:7].lower() != "digest ":
+                continue  # another scheme: not ours to judge (RFC 4475 3.3.8)
             credentials = parseCredentials(value)
             if credentials.realm == self.realm:
                 return credentials

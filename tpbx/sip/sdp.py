@@ -454,6 +454,8 @@ def _lines(data: bytes) -> list[tuple[str, str]]:
             continue
         if len(line) < 2 or line[1] != "=":
             raise ProtocolError("Bad SDP line (not <type>=<value>)")
+        if "\r" in line:
+            raise ProtocolError("Bad SDP line (bare CR)")
         result.append((line[0], line[2:]))
     return result
 

@@ -10,6 +10,7 @@ keep-alive pings).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 
@@ -79,6 +80,20 @@ class _BlacklistRecorder:
             self._onStored(fields["address"])
 
 
+def tuneGarbageCollector() -> None:
+    """
+    Make Python's cyclic garbage collector cheap for a server that keeps
+    tens of thousands of live objects (bindings, transactions in their
+    Timer J wait): collect the young generation every 50,000 allocations
+    instead of 700, and move everything built at start-up out of its
+    reach.  Measured: a quarter of the REGISTER path's CPU went to
+    collections (docs/PERFORMANCE.md).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _nonceSecret(store) -> bytes:
     """The HMAC key of nonces, kept in the store so nonces survive restarts."""
     secret = store.getSetting("nonceSecret")
@@ -106,6 +121,7 @@ class PBXService(MultiService):
 
     def startService(self) -> None:
         self._build()
+        tuneGarbageCollector()
         super().startService()
         self.ports = dict(self.listeners.ports)
         self.ports["web"] = self._web._port.getHost().port

@@ -19,8 +19,11 @@ from zope.interface.verify import verifyObject
 
 import tpbx
 from tpbx import interfaces
+from tpbx.config import PortRange
 from tpbx.events import LogEventSink, MemoryEventSink
+from tpbx.media.relay import RTPRelay
 from tpbx.interfaces import (
+    IMediaEndpoint, IMediaRelay, IRelaySession,
     IAccessGuard, IConfigStore, IDirectory, IEventSink, ILocationService,
     IMessageSender, IMessageSink, IStatusSource, ITransactionUser,
 )
@@ -58,6 +61,11 @@ def _core(tmp_path):
     return PBXCore(clock, engine, registrar, auth, directory, FakeAccessGuard())
 
 
+def _relay():
+    return RTPRelay(MemoryUDPReactor(), "127.0.0.1", PortRange(40000, 40009),
+                    PortRange(40000, 40009))
+
+
 def _store(tmp_path):
     store = openStore(str(tmp_path))
     store.close()  # verifyObject needs no connection
@@ -83,6 +91,9 @@ PROVIDERS = {
     "_BlacklistRecorder": (IEventSink, lambda t: _BlacklistRecorder(
         MemoryEventSink(), None, lambda address: None)),
     "AccessGuard": (IAccessGuard, lambda t: AccessGuard(MemoryEventSink())),
+    "RTPRelay": (IMediaRelay, lambda t: _relay()),
+    "RelaySession": (IRelaySession, lambda t: _relay().allocate("call")),
+    "RelaySide": (IMediaEndpoint, lambda t: _relay().allocate("call").a),
     # Fakes shipped with tpbx
     "FakeMessageSender": (IMessageSender, lambda t: FakeMessageSender()),
     "FakeMessageSink": (IMessageSink, lambda t: FakeMessageSink()),

@@ -28,7 +28,7 @@ from tpbx.media.player import MusicOnHold
 from tpbx.media.recorder import CallRecorder
 from tpbx.media.relay import RTPRelay
 from tpbx.pbx.auth import DigestAuthenticator
-from tpbx.pbx.call import callDetails
+from tpbx.pbx.callrecord import callDetails
 from tpbx.pbx.calls import CallManager
 from tpbx.pbx.core import CoreSettings, PBXCore
 from tpbx.pbx.directory import LiveDirectory

@@ -532,3 +532,15 @@ class TpbxProcess:
             return len(self.registrations())
         except (OSError, ValueError):
             return None
+
+
+def sipPortPair():
+    """
+    @return: a port free for UDP and TCP whose next port is free for TCP:
+        baresip 1.0 opens its TLS listener on its SIP port + 1.
+    """
+    for _ in range(50):
+        port = freePort()
+        if port < 65535 and portFree(port + 1, udp=False):
+            return port
+    raise RuntimeError("no free SIP port pair")

@@ -15,22 +15,13 @@ import subprocess
 import pytest
 
 from tests.e2e.conftest import requireBinaries
-from tests.e2e.harness import freePort, itemTransport, portFree, registeredNumbers, stopProcess
+from tests.e2e.harness import freePort, itemTransport, registeredNumbers, sipPortPair, stopProcess
 from tests.e2e.tools import baresip_profile
 from tests.e2e.tools.baresip_ctl import BaresipCtl
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNTS = {"101": "udp", "102": "tcp", "103": "tls"}
-
-
-def sipPortPair():
-    """@return: a port free for UDP+TCP whose next port is free for TCP (baresip's TLS)."""
-    for _ in range(50):
-        port = freePort()
-        if port < 65535 and portFree(port + 1, udp=False):
-            return port
-    raise RuntimeError("no free SIP port pair")
 
 
 def accountLine(server, number, transport):

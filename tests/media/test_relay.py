@@ -9,7 +9,7 @@ import pytest
 from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
-from tpbx.media.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.relay import CHECK_INTERVAL, PortsExhausted, RTPRelay
 
 from .support import makeRelay, rtcp, rtp, sent

@@ -27,7 +27,7 @@ from tests.pbx.callphone import PBX, SDP, Phone
 from tests.pbx.sipfixtures import ALICE, BOB, CAROL, HOST
 from tpbx.events import MemoryEventSink
 from tpbx.interfaces import IMessageSender
-from tpbx.media.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.player import MusicOnHold
 from tpbx.model import Extension
 from tpbx.pbx.auth import DigestAuthenticator

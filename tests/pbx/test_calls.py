@@ -13,7 +13,7 @@ from zope.interface.verify import verifyObject
 from tests.pbx.callstack import PBX, Bench, audio, connect
 from tests.pbx.sipfixtures import HOST
 from tpbx.interfaces import IMessageSender
-from tpbx.media.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.pbx.calls import CallSettings
 from tpbx.sip.dialog import newRequest
 from tpbx.sip.invite import InviteState

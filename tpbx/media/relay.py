@@ -27,7 +27,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from tpbx.media.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.ports import PortPool
 from tpbx.media.rtp import ssrcOf
 

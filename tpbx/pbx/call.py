@@ -13,118 +13,22 @@ holding phone's re-INVITE never reaches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
-from tpbx.model import CallDetail
+from tpbx.pbx.anchor import aim, codecNames, firstAudio, relayPorts
+from tpbx.pbx.callrecord import LegSummary, bestFailure
 from tpbx.pbx.routing import Reject, Targets
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
-                                  answerOffer, mediaTargets, negotiatedCodec)
+                                  answerOffer, negotiatedCodec)
 from tpbx.sip.sdp import parseSDP
 
-__all__ = ["Call", "CallRecord", "bestFailure", "callDetails"]
+__all__ = ["Call"]
 
 _log = Logger()
-
-
-@dataclass
-class CallRecord:
-    """
-    What a CDR needs (SPEC E7), filled in as the call goes.
-
-    @ivar disposition: C{answered}, C{busy}, C{no-answer}, C{failed},
-        C{cancelled}.
-    @ivar hangupSide: C{caller}, C{callee} or C{pbx}.
-    """
-
-    callId: str
-    caller: str
-    callee: str
-    dialled: str
-    start: float
-    answer: float | None = None
-    end: float | None = None
-    disposition: str = "failed"
-    hangupSide: str = ""
-    codec: str = ""
-    status: int = 0
-    legs: list = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _LegSummary:
-    callId: str
-    target: str
-    answered: bool
-
-
-def callDetails(record: CallRecord) -> list:
-    """
-    The CDRs of a finished call (SPEC E7): one for the call, one per callee
-    leg that was rung (C{leg} = the leg's Call-ID).
-    """
-    end = record.end if record.end is not None else record.start
-    details = [CallDetail(record.callId, record.caller, record.callee, record.dialled,
-                          record.start, record.answer, end, record.disposition,
-                          record.hangupSide, record.codec)]
-    for leg in record.legs:
-        details.append(CallDetail(leg.callId, record.caller, leg.target, record.dialled,
-                                  record.start, record.answer if leg.answered else None,
-                                  end, "answered" if leg.answered else "not-answered",
-                                  record.hangupSide if leg.answered else "",
-                                  record.codec if leg.answered else "", leg="b"))
-    return details
-
-
-def bestFailure(statuses: list[int]) -> int:
-    """
-    The response to give the caller when every callee failed (after RFC
-    3261 sec. 16.7's best-response rule): busy or decline if anyone said
-    so, else the lowest class seen, 480 when nothing answered at all.
-    """
-    for preferred in (486, 600, 603):
-        if preferred in statuses:
-            return preferred
-    finals = sorted(s for s in statuses if s >= 300 and s not in (408, 487))
-    return finals[0] if finals else 480
-
-
-def _codecNames(sdp) -> set:
-    """The codec names of C{sdp}'s first live audio stream."""
-    index = _firstAudio(sdp)
-    if index is None:
-        return set()
-    return {codec.name for codec in sdp.media[index].rtpmap().values()}
-
-
-def _firstAudio(sdp) -> int | None:
-    for index, media in enumerate(sdp.media):
-        if media.media == "audio" and media.port:
-            return index
-    return None
-
-
-def _ports(sdp, port: int) -> list:
-    """Relay C{port} for the first live audio stream, none for the rest."""
-    first = _firstAudio(sdp)
-    return [port if index == first else None for index in range(len(sdp.media))]
-
-
-def _aim(side, sdp) -> None:
-    """Point a relay side at where C{sdp}'s first audio stream wants RTP."""
-    index = _firstAudio(sdp)
-    targets = mediaTargets(sdp)
-    if side is None or index is None or targets[index] is None:
-        return
-    host, port = targets[index]
-    try:
-        side.setTarget(host, port)
-    except ValueError:
-        pass  # a host name: latching on the first packet will find it
 
 
 class Call:
@@ -156,7 +60,7 @@ class Call:
         self.recorder = None
         self.ended = False
         if self.aOffer is not None:
-            _aim(a.side, self.aOffer)
+            aim(a.side, self.aOffer)
 
     def __repr__(self) -> str:
         return f"<Call {self.record.caller}->{self.record.dialled}>"
@@ -170,7 +74,7 @@ class Call:
         address = self.relay.b.address if self.relay is not None else None
         port = self.relay.b.port if self.relay is not None else None
         anchored = anchorOffer(self.aOffer, self.policy, address,
-                               _ports(self.aOffer, port) if port else None)
+                               relayPorts(self.aOffer, port) if port else None)
         return leg.describe(anchored)
 
     def ring(self, targets) -> None:
@@ -233,7 +137,7 @@ class Call:
                 or self.aOffer is None or not picker.session.invite.body):
             return False
         offer = parseSDP(picker.session.invite.body)
-        shared = _codecNames(self.aOffer) & _codecNames(offer)
+        shared = codecNames(self.aOffer) & codecNames(offer)
         try:
             answerA, codec, _ = answerOffer(self.aOffer, self.policy, self.relay.a.address,
                                             self.relay.a.port, playable=shared)
@@ -245,7 +149,7 @@ class Call:
         for leg in ringing:
             leg.hangup()
         picker.call, picker.side = self, self.relay.b
-        _aim(picker.side, offer)
+        aim(picker.side, offer)
         self.forks.append(picker)
         self.b = picker
         self.record.answer = picker.now()
@@ -320,7 +224,7 @@ class Call:
         if self.a.session.state not in (InviteState.INCOMING, InviteState.EARLY):
             return
         answer = parseSDP(event.message.body)
-        _aim(leg.side, answer)
+        aim(leg.side, answer)
         self.a.respond(self.a.session.invite, 183, body=self._answerForA(answer))
 
     def _bAnswered(self, leg, event) -> None:
@@ -340,21 +244,21 @@ class Call:
     def _bOffer(self, leg, event) -> None:
         """B offers: in its 2xx (late offer) or in a re-INVITE/UPDATE."""
         offer = parseSDP(event.message.body)
-        _aim(leg.side, offer)
+        aim(leg.side, offer)
         if isinstance(event.message, Request):   # a re-INVITE or UPDATE
             self._reoffer(leg, self.a, event.message, offer)   # hold too
             return
         address = self.relay.a.address if self.relay is not None else None
         port = self.relay.a.port if self.relay is not None else None
         anchored = anchorOffer(offer, self.policy, address,
-                               _ports(offer, port) if port else None)
+                               relayPorts(offer, port) if port else None)
         body = self.a.describe(anchored)
         self.bOffer = offer   # late offer: A answers in its ACK
         self.a.respond(self.a.session.invite, 200, body=body)
 
     def _bAnswer(self, leg, event) -> None:
         answer = parseSDP(event.message.body)
-        _aim(leg.side, answer)
+        aim(leg.side, answer)
         if leg is not self.b or self._answerRelayed(leg, answer):
             return
         if self.a.session.state in (InviteState.INCOMING, InviteState.EARLY):
@@ -405,7 +309,7 @@ class Call:
         if request is leg.session.invite:
             return  # the initial offer: already taken at construction
         offer = parseSDP(request.body)
-        _aim(leg.side, offer)
+        aim(leg.side, offer)
         if self.b is None:
             leg.respond(request, 491)
             return
@@ -414,7 +318,7 @@ class Call:
     def _aAnswer(self, leg, event) -> None:
         """A answers: an offer relayed from B, or (in its ACK) B's late offer."""
         answer = parseSDP(event.message.body)
-        _aim(leg.side, answer)
+        aim(leg.side, answer)
         if self._answerRelayed(leg, answer) or self.bOffer is None or self.b is None:
             return
         self.record.codec = self._codec(answer, self.bOffer)
@@ -468,7 +372,7 @@ class Call:
             return
         side = other.side.address if other.side is not None else None
         port = other.side.port if other.side is not None else None
-        anchored = anchorOffer(offer, self.policy, side, _ports(offer, port) if port else None)
+        anchored = anchorOffer(offer, self.policy, side, relayPorts(offer, port) if port else None)
         self._relayOffer(leg, other, request, other.describe(anchored))
 
     def _relayOffer(self, leg, other, request, body: bytes) -> None:
@@ -516,7 +420,7 @@ class Call:
         """C{answer} rewritten for C{origin}, who made C{originalOffer}."""
         side = origin.side
         address = side.address if side is not None else None
-        ports = _ports(originalOffer, side.port) if side is not None else None
+        ports = relayPorts(originalOffer, side.port) if side is not None else None
         return origin.describe(anchorAnswer(answer, originalOffer, address, ports))
 
     def _codec(self, answer, offer=None) -> str:
@@ -532,7 +436,7 @@ class Call:
         allowed codec, B may have taken the second), else that SDP's first.
         """
         last = leg.sdp.last
-        index = _firstAudio(last) if last is not None else None
+        index = firstAudio(last) if last is not None else None
         if index is None:
             return None
         codecs = list(last.media[index].rtpmap().values())
@@ -555,7 +459,7 @@ class Call:
                 player.stop()
             self._holds.clear()
             self.stopRecording()
-            self.record.legs = [_LegSummary(leg.callId, leg.target, leg is self.b)
+            self.record.legs = [LegSummary(leg.callId, leg.target, leg is self.b)
                                 for leg in self.forks]
             self.manager.callEnded(self)
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
-from tpbx.pbx.call import Call, CallRecord
+from tpbx.pbx.call import Call
+from tpbx.pbx.callrecord import CallRecord
 from tpbx.pbx.callfeatures import CallFeatures
 from tpbx.pbx.leg import SDP, Leg
 from tpbx.pbx.routing import Reject, RouteContext, dialledNumber

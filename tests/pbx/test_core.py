@@ -92,13 +92,31 @@ def test_registerUnknownUserLooksLikeKnownUser(stack):
     assert [f[2] for f in stack.guard.failures] == ["1001", "4444"]
 
 
-def test_registerRetransmissionAnsweredByTransaction(stack):
+def test_registerChallengeIsStateless(stack):
     """
-    Sec. 17.2.2: a retransmitted REGISTER gets the same response again from
-    the transaction; the core (and the guard's flood counter) sees it once.
+    A REGISTER challenged over UDP keeps no transaction (as Kamailio's auth
+    replies statelessly): its retransmission gets a fresh 401 and the layer
+    holds nothing for it.
     """
     request = sipRequest("REGISTER", branch="z9hG4bK-same")
     first = stack.final(request)
+    assert first.status == 401
+    assert len(stack.engine.layer) == 0
+    second = stack.final(request)
+    assert second.status == 401 and second is not first
+    assert len(stack.guard.requests) == 2
+
+
+def test_registerRetransmissionAnsweredByTransaction(stack):
+    """
+    Sec. 17.2.2: a retransmitted REGISTER that was answered (here 400) gets
+    the same response again from the transaction; the core (and the guard's
+    flood counter) sees it once.
+    """
+    request = sipRequest("REGISTER", branch="z9hG4bK-same",
+                         headers=[("Contact", "<sip:1001@192.168.1.10:5062")])
+    first = stack.final(request)
+    assert first.status == 400
     second = stack.final(request)
     assert second is first
     assert len(stack.guard.requests) == 1

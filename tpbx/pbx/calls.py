@@ -202,8 +202,23 @@ class CallManager:
         return leg
 
     def ringTimer(self, call, ringTime) -> None:
-        """(Re)start the call's ring timeout."""
+        """(Re)start the ring timeout of C{call} (a L{Call} or anything
+        with a C{ringTimeout()}: a transfer attempt)."""
         self._timers.set(("ring", call), self.now() + (ringTime or self.settings.ringTime))
+
+    def stopRingTimer(self, call) -> None:
+        """Drop the ring timeout of C{call}, if any."""
+        self._timers.set(("ring", call), None)
+
+    def route(self, dialled: str, callerNumber: str):
+        """
+        The dial plan's decision when extension C{callerNumber} dials
+        C{dialled} (a transfer target).
+
+        @return: a L{tpbx.pbx.routing.Targets}, a L{Reject} or a feature.
+        """
+        caller = self._directory.extensionByNumber(callerNumber)
+        return self._dialPlan.route(RouteContext(dialled, caller, self.now()))
 
     def _legA(self, request, transaction, peer) -> Leg:
         host, port = self._localAddress(peer.transport)

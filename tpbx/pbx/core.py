@@ -261,6 +261,12 @@ class PBXCore:
     def _onRegister(self, request, transaction) -> None:
         response = self._registrar.handleRegister(request, transaction.peer, self._clock.seconds())
         self._finish(transaction, response)
+        if response.status in (401, 407) and not transaction.peer.reliable:
+            # A challenge is answered statelessly, as Kamailio's auth does: a
+            # retransmitted REGISTER just gets a fresh challenge, and no
+            # transaction waits out Timer J (32 s) for each of the first
+            # halves of thousands of registrations.
+            self.engine.abandon(transaction)
 
     def _onOptions(self, request, transaction) -> None:
         if parseURI(request.uri).user:

@@ -30,6 +30,8 @@ class Leg:
     @ivar sdp: this leg's own C{o=} line and last description sent.
     @ivar side: the L{tpbx.media.relay.RelaySide} this party talks to.
     @ivar target: the extension or URI this leg rings (B legs).
+    @ivar remote: the last SDP body this leg's party sent (an offer or an
+        answer), or L{None}: what a transfer offers the party's new peer.
     """
 
     def __init__(self, name: str, session: InviteSession, peer: Peer, io,
@@ -42,6 +44,7 @@ class Leg:
         self.target = target
         self.call = None
         self.side = None
+        self.remote = None
 
     def __repr__(self) -> str:
         return f"<Leg {self.name} {self.target} {self.session.state.name}>"
@@ -66,10 +69,17 @@ class Leg:
                 self.io.sendStateless(action.ack, self.peer)
             elif kind is Event:
                 events.append(action)
+                self._heard(action.message)
         self.io.reschedule(self)
         for event in events:
             if self.call is not None:
                 self.call.legEvent(self, event)
+
+    def _heard(self, message) -> None:
+        """Keep the SDP C{message} carries, if any, as L{remote}."""
+        if message is not None and message.body and (
+                message.headers.get("Content-Type") or "").lower().startswith(SDP):
+            self.remote = message.body
 
     # Shorthands the call uses
 

@@ -250,7 +250,7 @@ def markdown(results, args, argv):
         "CPU = utime+stime of the tree. Kamailio: registrar + auth_db/db_text, usrloc in memory, "
         "%s workers, MD5 challenges (`bench/register/kamailio.cfg`); tpbx: 127.0.0.1 "
         "whitelisted (`tpbx-admin whitelist add`) so its flood guard does not blacklist SIPp, "
-        "default digest settings (MD5 challenge first, SHA-256 second)." % (
+        "default digest settings (one MD5 challenge; SHA-256 is off by default, see docs/admin/extensions.md)." % (
             args.users, FIRST_USER, FIRST_USER + args.users - 1, args.bindings, 4), ""]
         + tableRows(results) + [""] + ratioLines(results) + steps + [MARK_END, ""])
 

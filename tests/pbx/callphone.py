@@ -154,6 +154,13 @@ class Phone:
         s = self.session()
         self.do(s, s.request("INFO", self.now(), body, contentType))
 
+    def refer(self, referTo: str | None, headers=()) -> None:
+        """REFER in its call (RFC 3515) to C{referTo} (L{None}: no Refer-To);
+        the NOTIFYs that follow are answered 200 and kept in L{received}."""
+        s = self.session()
+        extra = list(headers) + ([("Refer-To", referTo)] if referTo is not None else [])
+        self.do(s, s.request("REFER", self.now(), extraHeaders=extra))
+
     def send(self, request: Request) -> None:
         """Send a request of a test's making in a transaction of its own."""
         self.layerActions(self.layer.sendRequest(request, PBX, self.now())[1])

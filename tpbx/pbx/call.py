@@ -20,6 +20,7 @@ from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, codecNames, firstAudio, relayPorts
 from tpbx.pbx.callrecord import LegSummary, bestFailure
 from tpbx.pbx.routing import Reject, Targets
+from tpbx.pbx.transfer import refer
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
@@ -38,6 +39,8 @@ class Call:
     @ivar b: the B leg that answered, or L{None}.
     @ivar relay: the relay session, or L{None} for direct media.
     @ivar record: the L{CallRecord}.
+    @ivar transfer: the running L{tpbx.pbx.transfer.TransferAttempt}.
+    @ivar transferred: legs whose party left by transferring the call.
     """
 
     def __init__(self, manager, a, relay, policy, record: CallRecord):
@@ -58,6 +61,8 @@ class Call:
         self._pending: dict = {}   # leg -> request of the other leg to answer
         self._holds: dict = {}     # held leg -> music-on-hold player
         self.recorder = None
+        self.transfer = None
+        self.transferred: list = []
         self.ended = False
         if self.aOffer is not None:
             aim(a.side, self.aOffer)
@@ -192,6 +197,9 @@ class Call:
     # Events
 
     def legEvent(self, leg, event) -> None:
+        if self.transfer is not None and self.transfer.intercepts(leg, event):
+            self.maybeEnded()
+            return
         table = self._A_EVENTS if leg is self.a else self._B_EVENTS
         handler = table.get(event.kind)
         if handler is not None:
@@ -201,7 +209,7 @@ class Call:
                 _log.info("call {call}: {kind} refused: {error}", call=self,
                           kind=event.kind, error=e.reason)
                 self._refuse(leg, event, e.statusHint)
-        self._maybeEnded()
+        self.maybeEnded()
 
     def _refuse(self, leg, event, status: int) -> None:
         request = event.message
@@ -337,7 +345,8 @@ class Call:
     # Both legs
 
     def _request(self, leg, event) -> None:
-        """INFO (DTMF) is passed on; OPTIONS answered; the rest refused."""
+        """INFO (DTMF) is passed on; OPTIONS answered; REFER transfers
+        (L{tpbx.pbx.transfer}); the rest refused."""
         request = event.message
         other = self.b if leg is self.a else self.a
         if request.method == "INFO" and other is not None:
@@ -346,6 +355,8 @@ class Call:
             other.perform(other.session.request("INFO", leg.now(), request.body, contentType))
         elif request.method == "OPTIONS":
             leg.respond(request, 200)
+        elif request.method == "REFER":
+            refer(self, leg, request)
         else:
             leg.respond(request, 501, reason=f"{request.method} not supported in a call yet")
 
@@ -448,7 +459,8 @@ class Call:
             if leg is not winner:
                 leg.hangup()
 
-    def _maybeEnded(self) -> None:
+    def maybeEnded(self) -> None:
+        """End the call once every leg is disconnected."""
         if self.ended:
             return
         legs = [self.a] + self.forks
@@ -459,7 +471,8 @@ class Call:
                 player.stop()
             self._holds.clear()
             self.stopRecording()
-            self.record.legs = [LegSummary(leg.callId, leg.target, leg is self.b)
+            self.record.legs = [LegSummary(leg.callId, leg.target,
+                                           leg is self.b or leg in self.transferred)
                                 for leg in self.forks]
             self.manager.callEnded(self)
 

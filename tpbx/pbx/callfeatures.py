@@ -16,6 +16,7 @@ import time
 from twisted.logger import Logger
 
 from tpbx.pbx.features.dialcodes import FeatureDone, FeatureRequest
+from tpbx.pbx.transfer import transferCall
 
 __all__ = ["CallFeatures", "recordingPath"]
 
@@ -83,6 +84,17 @@ class CallFeatures:
         else:
             self._manager.refuse(transaction, 503, "Recording not available")
 
+    def _transfer(self, argument, request, transaction, caller) -> None:
+        """C{*2} + number: transfer the caller's current call's other party."""
+        call = self._manager.activeCall(caller.number)
+        leg = None
+        if call is not None:
+            leg = call.a if call.record.caller == caller.number else call.b
+        if leg is None or not argument or not transferCall(call, leg, argument):
+            self._manager.refuse(transaction, 480, "No call to transfer")
+            return
+        self._manager.refuse(transaction, 480, "Transfer started")
+
     def startRecording(self, call) -> bool:
         """Start recording C{call}; @return: whether it could."""
         if self.recordingsDir is None or self._recorder is None or call.relay is None:
@@ -96,4 +108,5 @@ class CallFeatures:
         "pickup": _pickup,
         "directedPickup": _pickup,
         "record": _record,
+        "transfer": _transfer,
     }

@@ -39,7 +39,7 @@ class Phone:
         port = server.tlsPort if transport == "tls" else server.sipPort
         account = "<sip:%s@%s:%d;transport=%s>;auth_pass=%s;regint=60;answermode=auto" % (
             number, server.host, port, transport, server.extensions[number].password)
-        writeTone(str(directory / "tone.wav"), TONES[number], 120)
+        writeTone(str(directory / "tone.wav"), [TONES[number]], 120)
         (directory / "rec").mkdir()
         ctrl, rtp = freePort(udp=False), freePort()
         baresip_profile.main([str(directory / "profile"), "--sip", "127.0.0.1:%d" % sipPortPair(),
@@ -151,3 +151,22 @@ def test_dtmfReachesTheOtherPhone(phones):
     b.ctl.poll(3.0)
     assert b.ctl.dtmf_digits().endswith("123#")
     hangup(a, b)
+
+
+def test_blindTransfer(phones):
+    """
+    B transfers A to C with REFER (baresip's blind transfer): the PBX rings
+    C, connects it to A, and then A hears C's tone and C hears A's.
+    """
+    server, byNumber = phones
+    a, b, c = byNumber["101"], byNumber["102"], byNumber["103"]
+    call(server, a, b)
+    c.ctl.clear()
+    b.ctl.command("transfer", "sip:103@%s:%d" % (server.host, _port(server, b)))
+    b.ctl.wait_event("CALL_CLOSED", 15)
+    c.ctl.wait_event("CALL_ESTABLISHED", 15, fail_on="CALL_CLOSED")
+    time.sleep(TALK)
+    hangup(a, c)
+    time.sleep(0.5)
+    heardByC = analyse(str(c.heard()), TONES["101"])
+    assert heardByC.has(1.5), heardByC

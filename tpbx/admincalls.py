@@ -397,7 +397,7 @@ def _dialCodesSet(store, args) -> int:
 
 
 def _addCallSettings(commands, common, wrap) -> None:
-    verbs = _verbs(commands, "callsettings", "time zone, external calls")
+    verbs = _verbs(commands, "callsettings", "time zone, external calls, digest")
     _verb(verbs, common, wrap, "show", _callSettingsShow, "show them",
           json_=True)
     change = _verb(verbs, common, wrap, "set", _callSettingsSet,
@@ -407,6 +407,9 @@ def _addCallSettings(commands, common, wrap) -> None:
     change.add_argument("--external-uri", metavar="URI", help="where calls "
                         "to external numbers go, e.g. "
                         "'sip:{number}@gateway.example:5060' ('' for none)")
+    change.add_argument("--digest-algorithms", metavar="LIST", help="digest "
+                        "challenges offered to phones, in order, e.g. "
+                        "'SHA-256,MD5' (default MD5; read at server start)")
 
 
 def _callSettingsShow(store, args) -> int:
@@ -421,11 +424,12 @@ def _callSettingsShow(store, args) -> int:
 
 def _callSettingsSet(store, args) -> int:
     fields = {name: value for name, value in [
-        ("timezone", args.timezone), ("externalCallUri", args.external_uri)]
+        ("timezone", args.timezone), ("externalCallUri", args.external_uri),
+        ("sipDigestAlgorithms", args.digest_algorithms)]
         if value is not None}
     if not fields:
         raise ValidationError("timezone", "nothing to change: give "
-                              "--timezone or --external-uri")
+                              "--timezone, --external-uri or --digest-algorithms")
     store.setCallSettings(fields)
     _out("call settings updated")
     return 0

@@ -256,17 +256,19 @@ def test_dialCodes(store):
 
 def test_callSettings(store):
     """
-    The external call URI and time zone have defaults, are validated and
-    stored.
+    The external call URI, time zone and digest algorithms have defaults,
+    are validated and stored.
     """
     assert store.getCallSettings() == {"externalCallUri": "",
-                                       "timezone": "UTC"}
+                                       "timezone": "UTC", "sipDigestAlgorithms": "MD5"}
     assert store.setCallSettings({
-        "timezone": "Europe/Paris",
+        "timezone": "Europe/Paris", "sipDigestAlgorithms": "sha-256, MD5",
         "externalCallUri": "sip:{number}@gw.example:5060"}) == {
             "externalCallUri": "sip:{number}@gw.example:5060",
-            "timezone": "Europe/Paris"}
+            "timezone": "Europe/Paris", "sipDigestAlgorithms": "SHA-256,MD5"}
     for fields, field in [({"timezone": "Mars/Olympus"}, "timezone"),
+                          ({"sipDigestAlgorithms": "MD5,MD5"}, "sipDigestAlgorithms"),
+                          ({"sipDigestAlgorithms": "SHA-1"}, "sipDigestAlgorithms"),
                           ({"externalCallUri": "sip:gw.example"},
                            "externalCallUri"),
                           ({"externalCallUri": "http://{number}"},

@@ -45,7 +45,8 @@ __all__ = ["CallConfigRepository", "DIAL_CODES_SETTING",
 DIAL_CODES_SETTING = "dialCodes"
 EXTERNAL_URI_SETTING = "externalCallUri"
 _CALL_SETTING_DEFAULTS = {EXTERNAL_URI_SETTING: "",
-                          TIMEZONE_SETTING: DEFAULT_TIMEZONE}
+                          TIMEZONE_SETTING: DEFAULT_TIMEZONE,
+                          "sipDigestAlgorithms": "MD5"}
 
 
 class CallConfigRepository:

@@ -58,7 +58,7 @@ DIAL_CODE_DEFAULTS = {
 """Feature dial codes (SPEC E6) and their defaults; the C{dialCodes}
 setting stores the whole map."""
 
-CALL_SETTINGS = ("externalCallUri", "timezone")
+CALL_SETTINGS = ("externalCallUri", "timezone", "sipDigestAlgorithms")
 """Settings the call features read, besides the dial codes."""
 
 
@@ -335,8 +335,26 @@ def cleanCallSettings(fields: dict) -> dict:
                                   "containing {number}")
         if name == "timezone":
             _checkZone(value)
+        if name == "sipDigestAlgorithms":
+            value = _cleanAlgorithms(value)
         clean[name] = value
     return clean
+
+
+DIGEST_ALGORITHMS = ("MD5", "SHA-256", "SHA-512-256")
+
+
+def _cleanAlgorithms(value: str) -> str:
+    """
+    The digest algorithms offered to phones, in order (RFC 8760): a comma
+    list of MD5, SHA-256, SHA-512-256, none repeated.
+    """
+    names = [part.strip().upper() for part in value.split(",") if part.strip()]
+    if not names or len(set(names)) != len(names) or any(
+            name not in DIGEST_ALGORITHMS for name in names):
+        raise ValidationError("sipDigestAlgorithms", "must be a comma list of "
+                              + ", ".join(DIGEST_ALGORITHMS) + " without repeats")
+    return ",".join(names)
 
 
 def _checkZone(name: str) -> None:

@@ -70,6 +70,8 @@ class _RelayPort(DatagramProtocol):
     @ivar peer: the port of the same kind (RTP/RTCP) on the other side.
     """
 
+    noisy = False  # no two log lines per socket per call
+
     def __init__(self, clock, strict: bool):
         self._clock = clock
         self.strict = strict

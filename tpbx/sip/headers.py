@@ -108,7 +108,7 @@ class Headers:
         """
         @return: the value of the first C{name} header, or C{default}.
         """
-        name = canonicalName(name)
+        name = _canonicalCache.get(name) or canonicalName(name)
         for n, v in self._fields:
             if n == name:
                 return v
@@ -118,7 +118,7 @@ class Headers:
         """
         @return: the raw value of every C{name} header line, in order.
         """
-        name = canonicalName(name)
+        name = _canonicalCache.get(name) or canonicalName(name)
         return [v for n, v in self._fields if n == name]
 
     def getList(self, name: str) -> list[str]:

@@ -306,6 +306,19 @@ class IStatusSource(Interface):
         """@return: list of dicts: extension, contact, transport, source,
         userAgent, expires (seconds left)."""
 
+    def counts():
+        """
+        What the PBX holds right now, for leak checks after calls (a test
+        or an operator proves every leg, transaction, timer and relay port
+        is given back once the calls end).
+
+        @return: a dict: C{calls}, C{legs}, C{transactions}, C{timers}
+            (the call manager's), C{relaySessions}, and C{relayPorts}, a
+            dict with C{inUse} (RTP ports allocated, each with its RTCP
+            port) and the relay's per-range counts (C{internal},
+            C{external}); all zero without calls or relay.
+        """
+
 
 class IEventSink(Interface):
     """

@@ -237,7 +237,8 @@ class PBXService(MultiService):
         def checkPassword(username: str, password: str) -> bool:
             return username == "admin" and verifyAdminPassword(store, password)
 
-        api = ApiApp(store, PBXStatus(self.location, self._reactor), checkPassword,
+        status = PBXStatus(self.location, self._reactor, calls=self.calls, relay=self.relay)
+        api = ApiApp(store, status, checkPassword,
                      self._reactor, self.guard)
         site = makeSite(api.resource(), self._reactor, self.config.serverHeader)
         return internet.TCPServer(self.config.webPort, site,

@@ -63,3 +63,49 @@ def test_expiredBindingsLeftOut():
     clock.advance(60)
     assert status.registrations() == []
     assert clock.getDelayedCalls() == []
+
+
+class FakeCalls:
+    """A call manager that reports fixed counts."""
+
+    def counts(self):
+        return {"calls": 2, "legs": 4, "transactions": 1, "timers": 3}
+
+
+class FakeRelay:
+    """A relay that reports fixed stats, with one pool for both ranges or two."""
+
+    def __init__(self, shared):
+        self.internal = {"size": 250, "free": 246, "inUse": 4, "bad": 0}
+        self.external = dict(self.internal) if shared else {"size": 25, "free": 24,
+                                                            "inUse": 1, "bad": 0}
+
+    def stats(self):
+        return {"sessions": 2, "internal": self.internal, "external": self.external}
+
+
+def test_countsWithoutCallsOrRelay():
+    """Without a call manager or relay every count is zero."""
+    status, _, _ = makeStatus()
+    assert status.counts() == {
+        "calls": 0, "legs": 0, "transactions": 0, "timers": 0, "relaySessions": 0,
+        "relayPorts": {"inUse": 0, "internal": {}, "external": {}}}
+
+
+def test_countsFromCallsAndRelay():
+    """
+    The call manager's calls, legs, transactions and timers, the relay's
+    sessions, and the RTP ports in use summed over two distinct ranges.
+    """
+    location = MemoryLocationService()
+    relay = FakeRelay(shared=False)
+    status = PBXStatus(location, Clock(), calls=FakeCalls(), relay=relay)
+    assert status.counts() == {
+        "calls": 2, "legs": 4, "transactions": 1, "timers": 3, "relaySessions": 2,
+        "relayPorts": {"inUse": 5, "internal": relay.internal, "external": relay.external}}
+
+
+def test_countsSharedPoolCountedOnce():
+    """When the internal and external ranges are one pool its ports count once."""
+    status = PBXStatus(MemoryLocationService(), Clock(), relay=FakeRelay(shared=True))
+    assert status.counts()["relayPorts"]["inUse"] == 4

@@ -187,19 +187,6 @@ def test_transferNotAnswered():
     bench.assertIdle()
 
 
-def test_attendedTransferRefused():
-    """A Refer-To with Replaces (attended transfer) gets 501; no NOTIFY."""
-    bench = _bench()
-    connect(bench)
-    bench.B.refer("<sip:1003@pbx.example?Replaces=abc%40h%3Bto-tag%3D1%3Bfrom-tag%3D2>")
-    bench.run()
-    refused = bench.B.got(501)[-1]
-    assert refused.reason == "Attended transfer not supported yet"
-    assert bench.B.got("NOTIFY") == [] and bench.C.got("INVITE") == []
-    _hangUpAll(bench)
-    bench.assertIdle()
-
-
 def test_referWithoutTarget():
     """A REFER without Refer-To, or with garbage in it, gets 400."""
     bench = _bench()

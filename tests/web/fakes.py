@@ -131,13 +131,18 @@ class MemoryConfigStore(MemoryCallConfig):
 @implementer(IStatusSource)
 class FakeStatusSource:
     """
-    L{IStatusSource} returning the registrations it was given.
+    L{IStatusSource} returning the registrations and counts it was given.
     """
 
-    def __init__(self, registrations: list[dict] | None = None):
+    def __init__(self, registrations: list[dict] | None = None,
+                 counts: dict | None = None):
         self.current = list(registrations or [])
+        self.currentCounts = dict(counts or {})
 
     def registrations(self) -> list[dict]:
         return list(self.current)
+
+    def counts(self) -> dict:
+        return dict(self.currentCounts)
 
 

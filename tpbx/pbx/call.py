@@ -13,7 +13,6 @@ holding phone's re-INVITE never reaches it.
 
 from __future__ import annotations
 
-
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
@@ -184,9 +183,10 @@ class Call:
         return recorder.close()
 
     def involves(self, number: str) -> bool:
-        """Whether extension C{number} is talking in this call."""
-        return not self.ended and (self.record.caller == number or (
-            self.b is not None and self.b.target == number))
+        """Whether extension C{number} is talking in this call (a parker is not)."""
+        live = [leg for leg in (self.a, self.b) if leg is not None and leg.call is self]
+        return not self.ended and any(number == (self.record.caller if leg is self.a
+                                                 else leg.target) for leg in live)
 
     def hangupAll(self, side: str) -> None:
         """End every leg (RTP timeout, shutdown)."""

@@ -1,8 +1,11 @@
 # -*- test-case-name: tests.pbx.test_callfeatures -*-
 """
 What the call manager does with dial codes that act on calls (SPEC E2, E5,
-E6): pickup of a ringing call, directed pickup, recording on demand; codes
-that only change a setting (DND) are confirmed in the reason phrase.
+E6): pickup of a ringing call, directed pickup, recording on demand, park
+and unpark (L{tpbx.pbx.park}); codes that only change a setting (DND) are
+confirmed in the reason phrase.  It also holds what REFER handling needs
+from the manager: the parking lot and attended transfer
+(L{tpbx.pbx.attended}).
 
 Recognising the codes is L{tpbx.pbx.features.dialcodes}'s job; this module
 carries them out on the live calls.
@@ -15,7 +18,10 @@ import time
 
 from twisted.logger import Logger
 
+from tpbx.errors import ProtocolError
+from tpbx.pbx.attended import attendedTransfer
 from tpbx.pbx.features.dialcodes import FeatureDone, FeatureRequest
+from tpbx.pbx.park import ParkingLot
 from tpbx.pbx.transfer import transferCall
 
 __all__ = ["CallFeatures", "recordingPath"]
@@ -36,16 +42,20 @@ def recordingPath(directory: str, callId: str, now: float) -> str:
 class CallFeatures:
     """
     @ivar recordingsDir: where recordings are written, or L{None} (off).
+    @ivar parking: the L{ParkingLot}.
     """
 
-    def __init__(self, manager, recordingsDir: str | None = None, recorderFactory=None):
+    def __init__(self, manager, recordingsDir: str | None = None, recorderFactory=None,
+                 directory=None):
         """
         @param recorderFactory: C{path -> recorder} (a
             L{tpbx.media.recorder.CallRecorder}).
+        @param directory: the L{tpbx.interfaces.IDirectory} (park settings).
         """
         self._manager = manager
         self.recordingsDir = recordingsDir
         self._recorder = recorderFactory
+        self.parking = ParkingLot(manager, directory)
 
     def handles(self, decision) -> bool:
         return isinstance(decision, (FeatureDone, FeatureRequest))
@@ -84,16 +94,51 @@ class CallFeatures:
         else:
             self._manager.refuse(transaction, 503, "Recording not available")
 
+    def _currentLeg(self, number: str):
+        """@return: C{(call, leg)} of extension C{number}'s answered call,
+        or C{(None, None)}."""
+        call = self._manager.activeCall(number)
+        if call is None:
+            return None, None
+        return call, (call.a if call.record.caller == number else call.b)
+
     def _transfer(self, argument, request, transaction, caller) -> None:
         """C{*2} + number: transfer the caller's current call's other party."""
-        call = self._manager.activeCall(caller.number)
-        leg = None
-        if call is not None:
-            leg = call.a if call.record.caller == caller.number else call.b
+        call, leg = self._currentLeg(caller.number)
         if leg is None or not argument or not transferCall(call, leg, argument):
             self._manager.refuse(transaction, 480, "No call to transfer")
             return
         self._manager.refuse(transaction, 480, "Transfer started")
+
+    def _park(self, argument, request, transaction, caller) -> None:
+        """C{*5} [+ slot], from another line: park the other party of the
+        caller's current call; the answer's reason phrase tells the slot."""
+        call, leg = self._currentLeg(caller.number)
+        if leg is None:
+            self._manager.refuse(transaction, 480, "No call to park")
+            return
+        try:
+            slot = self.parking.park(call, leg, argument)
+        except ProtocolError as e:
+            self._manager.refuse(transaction, e.statusHint, e.reason)
+            return
+        leg.hangup()
+        self._manager.refuse(transaction, 480, f"Parked at {slot}")
+
+    def _unpark(self, argument, request, transaction, caller) -> None:
+        """C{*6} + slot (or alone: the caller's last parked call): connect
+        the caller to the parked party."""
+        try:
+            parked = self.parking.find(argument, caller.number)
+            answer = parked.answerFor(request.body)
+        except ProtocolError as e:
+            self._manager.refuse(transaction, e.statusHint, e.reason)
+            return
+        parked.connect(self._manager.callerLeg(request, transaction, caller.number), answer)
+
+    def attendedTransfer(self, call, leg, request, replaces: str) -> None:
+        """A REFER with Replaces in C{call} (L{tpbx.pbx.attended})."""
+        attendedTransfer(self._manager, call, leg, request, replaces)
 
     def startRecording(self, call) -> bool:
         """Start recording C{call}; @return: whether it could."""
@@ -109,4 +154,6 @@ class CallFeatures:
         "directedPickup": _pickup,
         "record": _record,
         "transfer": _transfer,
+        "park": _park,
+        "unpark": _unpark,
     }

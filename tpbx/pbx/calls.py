@@ -108,7 +108,7 @@ class CallManager:
         self._clientTransactions: dict = {}
         self._inviteTransactions: dict = {}
         self._timers = Scheduler(clock, self._fire)
-        self.features = CallFeatures(self, recordingsDir, recorderFactory)
+        self.features = CallFeatures(self, recordingsDir, recorderFactory, directory)
 
     # Counting (leak checks)
 
@@ -193,6 +193,19 @@ class CallManager:
                    and call.record.caller != exclude
                    and (number is None or any(leg.target == number for leg in call.ringing))]
         return min(waiting, key=lambda call: call.record.start, default=None)
+
+    def dialogLeg(self, callId: str, toTag: str, fromTag: str) -> Leg | None:
+        """
+        The leg of the dialog a phone names by C{callId} and its two tags
+        (a Replaces header, RFC 3891 sec. 3): one tag is ours, the other
+        the phone's, in either order.
+        """
+        for ours, theirs in ((toTag, fromTag), (fromTag, toTag)):
+            leg = self.legs.get((callId, ours))
+            dialog = leg.session.dialog if leg is not None else None
+            if dialog is not None and dialog.remoteTag == theirs:
+                return leg
+        return None
 
     def callerLeg(self, request, transaction, number: str) -> Leg:
         """A started caller-side leg for C{request} (a pickup's INVITE)."""

@@ -11,7 +11,10 @@ gets no re-INVITE at all.  The transferor hears how it went through the
 implicit subscription of RFC 3515 sec. 2.4.4: NOTIFYs with a
 C{message/sipfrag} status line, the last one terminating it.
 
-Attended transfer (Replaces, RFC 3891) is refused with 501 for now.
+A Refer-To with Replaces (attended transfer, RFC 3891) is handed to
+L{tpbx.pbx.attended} through the call manager's features, and one to the
+park code parks the transferee (L{tpbx.pbx.park}); both use the helpers
+here (L{takePlace}, L{sendNotify}).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from twisted.logger import Logger
 from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, relayPorts
 from tpbx.pbx.callrecord import bestFailure
+from tpbx.pbx.features.dialcodes import FeatureRequest
 from tpbx.pbx.routing import Reject, Targets, dialledNumber
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.invite import InviteState
@@ -31,7 +35,8 @@ from tpbx.sip.offeranswer import anchorOffer, negotiatedCodec
 from tpbx.sip.sdp import parseSDP
 from tpbx.sip.uri import parseURI
 
-__all__ = ["SIPFRAG", "TransferAttempt", "refer", "referTarget", "transferCall"]
+__all__ = ["SIPFRAG", "TransferAttempt", "partyNumber", "refer", "referTarget",
+           "referUri", "sendNotify", "takePlace", "transferCall"]
 
 _log = Logger()
 
@@ -42,13 +47,12 @@ SIPFRAG = "message/sipfrag;version=2.0"
 _EXPIRES = 60
 
 
-def referTarget(request) -> str:
+def referUri(request):
     """
-    The number a REFER transfers to: the user part of its Refer-To URI.
+    The Refer-To URI of a REFER.
 
     @raise ProtocolError: 400 when Refer-To is missing, malformed or not a
-        SIP URI with a user part (RFC 3515 sec. 2.4.1); 501 when it asks
-        for an attended transfer (a Replaces header, RFC 3891 sec. 3).
+        SIP URI with a user part (RFC 3515 sec. 2.4.1).
     """
     value = request.headers.get("Refer-To")
     if not value:
@@ -56,9 +60,23 @@ def referTarget(request) -> str:
     uri = parseURI(parseNameAddr(value).uri)
     if not uri.isSip or not uri.user:
         raise ProtocolError("Refer-To is not a SIP URI with a user part", 400)
-    if any(name.lower() == "replaces" for name in uri.headers):
-        raise ProtocolError("Attended transfer not supported yet", 501)
-    return dialledNumber(uri.user)
+    return uri
+
+
+def referTarget(request) -> str:
+    """
+    The number a REFER transfers to: the user part of its Refer-To URI.
+
+    @raise ProtocolError: as L{referUri}.
+    """
+    return dialledNumber(referUri(request).user)
+
+
+def _replaces(uri) -> str | None:
+    """The (still escaped) Replaces header of a Refer-To URI (RFC 3891
+    sec. 5), or L{None}."""
+    return next((value for name, value in uri.headers.items()
+                 if name.lower() == "replaces"), None)
 
 
 def partyNumber(call, leg) -> str:
@@ -69,13 +87,19 @@ def partyNumber(call, leg) -> str:
 def refer(call, leg, request) -> None:
     """
     A REFER from the party on C{leg} of C{call}: check it, accept it (202)
-    and start transferring the other party (RFC 3515 sec. 2.4.2).
+    and start transferring the other party (RFC 3515 sec. 2.4.2); with
+    Replaces, an attended transfer (L{tpbx.pbx.attended}).
     """
     try:
-        number = referTarget(request)
+        uri = referUri(request)
     except ProtocolError as e:
         leg.respond(request, e.statusHint, reason=e.reason)
         return
+    replaces = _replaces(uri)
+    if replaces is not None:
+        call.manager.features.attendedTransfer(call, leg, request, replaces)
+        return
+    number = dialledNumber(uri.user)
     attempt = _attempt(call, leg, f"refer;id={request.cseq[0]}")   # sec. 2.4.6
     if attempt is None:
         leg.respond(request, 491, reason="No call to transfer now")
@@ -112,7 +136,50 @@ def _attempt(call, leg, event: str | None):
     except ProtocolError:
         return None
     call.transfer = TransferAttempt(call, leg, other, offer, event)
+    # A parked call's ring-back: the parker has left already.
+    call.transfer._transferorGone = leg.session.state is InviteState.DISCONNECTED
     return call.transfer
+
+
+def takePlace(call, gone, new) -> None:
+    """
+    C{new} (a transfer target, an unparking phone) takes the place of
+    C{gone} in C{call}, on its relay side; C{gone} leaves the call (its
+    events no longer reach it) but stays in the call's legs until the end
+    for the CDR, as a transferred leg.
+    """
+    gone.target = partyNumber(call, gone)
+    new.call, gone.call, new.side = call, None, gone.side
+    if gone is call.a:
+        call.a = new
+        if new in call.forks:
+            call.forks.remove(new)
+        call.forks.append(gone)
+        call.record.caller = new.target
+    else:
+        call.b = new
+        if new not in call.forks:
+            call.forks.append(new)
+        call.record.callee = new.target
+    if gone not in call.transferred:
+        call.transferred.append(gone)
+
+
+def sendNotify(leg, event: str, status: int, reason: str | None = None,
+               final: bool = False) -> None:
+    """
+    NOTIFY the party on C{leg} of C{status} in its refer subscription
+    C{event} (RFC 3515 sec. 2.4.4-2.4.5), if its dialog is still up.
+    """
+    if leg.session.state is InviteState.DISCONNECTED:
+        return
+    state = "terminated;reason=noresource" if final else f"active;expires={_EXPIRES}"
+    body = f"SIP/2.0 {status} {reason or REASONS.get(status, '')}\r\n".encode()
+    headers = [("Event", event), ("Subscription-State", state)]
+    try:
+        leg.perform(leg.session.request("NOTIFY", leg.now(), body, SIPFRAG, headers))
+    except ProtocolError as e:
+        _log.info("refer: no NOTIFY to {leg}: {error}", leg=leg, error=e.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +228,22 @@ class TransferAttempt:
             self._ring(decision)
         elif isinstance(decision, Reject):
             self._fail(decision.status, decision.reason)
+        elif isinstance(decision, FeatureRequest) and decision.kind == "park":
+            self._park(decision.argument)
         else:
             self._fail(403, "Not a transfer destination")
+
+    def _park(self, wanted: str) -> None:
+        """Transferred to the park code: park the transferee, tell the
+        transferor the slot (in the sipfrag reason phrase), hang it up."""
+        self._finish()
+        try:
+            slot = self.manager.features.parking.park(self.call, self.transferor, wanted)
+        except ProtocolError as e:
+            self._fail(e.statusHint, e.reason)
+            return
+        self._notify(200, f"Parked at {slot}", final=True)
+        self.transferor.hangup()
 
     def offerFor(self, leg) -> bytes:
         """The INVITE body for target leg C{leg}: the transferee's last
@@ -235,17 +316,7 @@ class TransferAttempt:
         for leg in self.legs:
             if leg is not winner:
                 leg.hangup()
-        gone.target = partyNumber(call, gone)
-        winner.call, gone.call = call, None
-        if gone is call.a:
-            call.a = winner
-            call.forks.remove(winner)
-            call.forks.append(gone)
-            call.record.caller = winner.target
-        else:
-            call.b = winner
-            call.record.callee = winner.target
-        call.transferred.append(gone)
+        takePlace(call, gone, winner)
         codec = negotiatedCodec(self.offer, answer)
         call.record.codec = codec.name if codec is not None else call.record.codec
         call._setHold(self.transferee, False)   # the transferor had held it
@@ -302,17 +373,8 @@ class TransferAttempt:
 
     def _notify(self, status: int, reason: str | None = None, final=False) -> None:
         """NOTIFY the transferor of C{status} (RFC 3515 sec. 2.4.4-2.4.5)."""
-        leg = self.transferor
-        if (self.event is None or self._transferorGone
-                or leg.session.state is InviteState.DISCONNECTED):
-            return
-        state = "terminated;reason=noresource" if final else f"active;expires={_EXPIRES}"
-        body = f"SIP/2.0 {status} {reason or REASONS.get(status, '')}\r\n".encode()
-        headers = [("Event", self.event), ("Subscription-State", state)]
-        try:
-            leg.perform(leg.session.request("NOTIFY", leg.now(), body, SIPFRAG, headers))
-        except ProtocolError as e:
-            _log.info("transfer {attempt}: no NOTIFY: {error}", attempt=self, error=e.reason)
+        if self.event is not None and not self._transferorGone:
+            sendNotify(self.transferor, self.event, status, reason, final)
 
     _EVENTS = {
         "answered": _answered,

@@ -138,7 +138,7 @@ class ApiApp:
                  recordingsDir: str | None = None):
         """
         @param config: where configuration is read and edited.
-        @param status: live state (registrations).
+        @param status: live state (registrations, counts).
         @param checkPassword: C{(user, password) -> bool}, the admin check.
         @param clock: the time source (access-list durations, lockouts).
         @param guard: the PBX-wide anti-hacking policy, told about failed
@@ -263,6 +263,14 @@ class ApiApp:
         """
         return writeJSON(request, 200, {
             "registrations": list(self._status.registrations())})
+
+    @app.route("/v1/status", methods=["GET"])
+    def status(self, request: IRequest) -> bytes:
+        """
+        Live counts: calls, legs, transactions, timers, relay sessions and
+        ports (leak checks after calls; read-only).
+        """
+        return writeJSON(request, 200, self._status.counts())
 
     @app.route(f"/v1/{_KIND}", methods=["GET"])
     def listAccess(self, request: IRequest, kind: str) -> bytes:

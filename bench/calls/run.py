@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
-from bench.register.run import versions  # noqa: E402
+from bench.register.run import versions, writeDoc  # noqa: E402
 from sippy_peer import SippyB2bua, ensureSippy  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     cpuSeconds, freePort, makeExtensions, processTree, pssBytes, tpbxAvailable)
@@ -272,18 +272,6 @@ def markdown(results, args, argv):
         + tableRows(results) + [""] + ratioLines(results) + steps + [MARK_END, ""])
 
 
-def writeDoc(path, section):
-    """Replace this benchmark's section of C{path} (between its markers), or append it."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# tpbx performance\n\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def parseArgs(argv):
     """@return: the parsed options, with --quick defaults applied."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
@@ -335,7 +323,7 @@ def main(argv=None):
             status = 1
     print("\n" + "\n".join(tableRows(results) + [""] + ratioLines(results)))
     if args.doc and results:
-        writeDoc(args.doc, markdown(results, args, argv))
+        writeDoc(args.doc, markdown(results, args, argv), MARK_BEGIN, MARK_END)
         print("wrote %s" % args.doc)
     if args.keep:
         print("work directory: %s" % work)

@@ -255,13 +255,16 @@ def markdown(results, args, argv):
         + tableRows(results) + [""] + ratioLines(results) + steps + [MARK_END, ""])
 
 
-def writeDoc(path, section):
-    """Replace this benchmark's section of C{path}, or append it."""
+def writeDoc(path, section, begin=MARK_BEGIN, end=MARK_END):
+    """
+    Replace a benchmark's section of C{path} (between its C{begin} and
+    C{end} markers; this benchmark's by default), or append it.
+    """
     path = Path(path)
     text = path.read_text() if path.exists() else "# tpbx performance\n\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(MARK_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

@@ -241,8 +241,8 @@ class CallManager:
             self._via(peer.transport), overTLS=peer.transport == "tls",
             policy=self.settings.sessionTimers)
         a = Leg("a", session, peer, self, LocalSession(host))
-        self.legs[(request.callId, tag)] = a
-        self._inviteTransactions[transaction] = a
+        self._remember(self.legs, (request.callId, tag), a)
+        self._remember(self._inviteTransactions, transaction, a)
         return a
 
     def _legB(self, call, contact, peer, destination, target) -> Leg:
@@ -263,7 +263,7 @@ class CallManager:
         if body:
             invite.body = body
             invite.headers.add("Content-Type", SDP)
-        self.legs[(invite.callId, _tag(invite.headers.get("From")))] = leg
+        self._remember(self.legs, (invite.callId, _tag(invite.headers.get("From"))), leg)
         return leg
 
     def _via(self, transport: str) -> str:
@@ -337,7 +337,7 @@ class CallManager:
     def sendRequest(self, leg, request) -> None:
         transaction = self._engine.sendRequest(request, leg.peer)
         if transaction is not None:
-            self._clientTransactions[transaction] = leg
+            self._remember(self._clientTransactions, transaction, leg)
 
     def sendResponse(self, transaction, response) -> None:
         self._engine.sendResponse(transaction, response)
@@ -387,13 +387,19 @@ class CallManager:
                        caller=call.record.caller, dialled=call.record.dialled,
                        disposition=call.record.disposition)
 
+    @staticmethod
+    def _remember(table: dict, key, leg) -> None:
+        """File C{leg} under C{key}, noting it on the leg so that forgetting
+        the leg costs its own entries, not a scan of every table."""
+        table[key] = leg
+        leg.entries.append((table, key))
+
     def _forget(self, leg) -> None:
         self._timers.set(leg, None)
-        for key in [k for k, v in self.legs.items() if v is leg]:
-            del self.legs[key]
-        for table in (self._clientTransactions, self._inviteTransactions):
-            for key in [k for k, v in table.items() if v is leg]:
+        for table, key in leg.entries:
+            if table.get(key) is leg:
                 del table[key]
+        leg.entries.clear()
 
     def stop(self) -> None:
         """Hang up every call (service shutdown) and stop the timers."""

@@ -19,6 +19,7 @@ from tpbx.interfaces import IMessageSender, IMessageSink, ITransactionUser
 from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
                             TransactionLayer, TransactionTerminated)
 from tpbx.sip.message import Request
+from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.reply import makeResponse
 
 __all__ = ["SIPEngine"]
@@ -132,7 +133,21 @@ class SIPEngine:
         self.sender.send(action.message, action.peer)
 
     def _doRequest(self, action: RequestReceived) -> None:
-        self.user.requestReceived(action.request, action.transaction)
+        """
+        Deliver a request; if the TU fails on it (a bug, never the peer's
+        doing), answer 500 so the peer gets a precise error and the server
+        transaction completes instead of waiting, unanswered, for ever.
+        """
+        try:
+            self.user.requestReceived(action.request, action.transaction)
+        except Exception:
+            self._log.failure("the TU failed on {request!r}", request=action.request)
+            transaction = action.transaction
+            last = transaction.lastResponse if transaction is not None else None
+            if transaction is not None and (last is None or last.status < 200):
+                response = makeResponse(action.request, 500, toTag=newTag())
+                self._run(self.layer.sendResponse(transaction, response,
+                                                  self._clock.seconds()))
 
     def _doResponse(self, action: ResponseReceived) -> None:
         self.user.responseReceived(action.response, action.transaction)

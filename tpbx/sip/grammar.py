@@ -14,6 +14,7 @@ import re
 from urllib.parse import quote, unquote
 
 from tpbx.errors import ProtocolError
+from tpbx.sip.headers import splitOutside
 
 __all__ = [
     "isToken", "splitOutsideQuotes", "readQuoted", "quoteString",
@@ -46,29 +47,9 @@ def splitOutsideQuotes(text: str, sep: str) -> list[str]:
 
     @raise ProtocolError: (400) when a quoted string is not terminated.
     """
-    if '"' not in text:
-        return text.split(sep)
-    parts = []
-    start = 0
-    inQuote = False
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if inQuote:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                inQuote = False
-        elif ch == '"':
-            inQuote = True
-        elif ch == sep:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    if inQuote:
+    parts, unterminated = splitOutside(text, sep)
+    if unterminated:
         raise ProtocolError("Unterminated quoted string")
-    parts.append(text[start:])
     return parts
 
 

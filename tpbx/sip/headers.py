@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-__all__ = ["Headers", "canonicalName", "splitCommas"]
+__all__ = ["Headers", "canonicalName", "splitCommas", "splitOutside"]
 
 COMPACT_FORMS = {
     "a": "Accept-Contact", "b": "Referred-By", "c": "Content-Type",
@@ -55,6 +55,42 @@ def canonicalName(name: str) -> str:
     return result
 
 
+def splitOutside(text: str, sep: str, angles: bool = False) -> tuple[list[str], bool]:
+    """
+    Split C{text} on C{sep} where it is not inside a quoted string (and,
+    with C{angles}, not inside C{<...>}): the one tokenizer behind comma
+    lists here and parameter lists in L{tpbx.sip.grammar}.
+
+    @return: the raw parts, and whether a quoted string was left open.
+    """
+    if '"' not in text and not (angles and "<" in text):
+        return text.split(sep), False
+    parts = []
+    start = 0
+    inQuote = inAngle = False
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if inQuote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                inQuote = False
+        elif ch == '"':
+            inQuote = True
+        elif angles and ch == "<":
+            inAngle = True
+        elif angles and ch == ">":
+            inAngle = False
+        elif ch == sep and not inAngle:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts, inQuote
+
+
 def splitCommas(value: str) -> list[str]:
     """
     Split a header value on commas that are outside quotes and angle brackets
@@ -65,31 +101,8 @@ def splitCommas(value: str) -> list[str]:
     if "," not in value:
         value = value.strip()
         return [value] if value else []
-    parts = []
-    start = 0
-    inQuote = False
-    inAngle = False
-    i = 0
-    n = len(value)
-    while i < n:
-        ch = value[i]
-        if inQuote:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                inQuote = False
-        elif ch == '"':
-            inQuote = True
-        elif ch == "<":
-            inAngle = True
-        elif ch == ">":
-            inAngle = False
-        elif ch == "," and not inAngle:
-            parts.append(value[start:i].strip())
-            start = i + 1
-        i += 1
-    parts.append(value[start:].strip())
-    return [p for p in parts if p]
+    parts, _ = splitOutside(value, ",", angles=True)
+    return [p for p in (part.strip() for part in parts) if p]
 
 
 class Headers:
@@ -135,9 +148,17 @@ class Headers:
         """Append a header line."""
         self._fields.append((canonicalName(name), value))
 
-    def prepend(self, name: str, value: str) -> None:
-        """Insert a header line before all others (a new top Via)."""
-        self._fields.insert(0, (canonicalName(name), value))
+    def replaceFirst(self, name: str, value: str) -> None:
+        """
+        Replace the first C{name} line by C{value} in place (stamping the
+        top Via), or append one when there is none.
+        """
+        name = canonicalName(name)
+        for i, (n, _) in enumerate(self._fields):
+            if n == name:
+                self._fields[i] = (name, value)
+                return
+        self._fields.append((name, value))
 
     def set(self, name: str, value: str) -> None:
         """Replace every C{name} line by one line with C{value}, kept in place."""

@@ -87,18 +87,12 @@ def stampTopVia(request: Request, host: str, port: int) -> None:
     @param port: the source port.
     @raise ProtocolError: when the top Via is missing or malformed.
     """
-    headers = request.headers
-    lines = headers.getAll("Via")
-    if not lines:
+    first = request.headers.get("Via")
+    if not first:
         raise ProtocolError("Missing Via")
-    items = _firstItem(lines[0])
+    items = _firstItem(first)
     items[0] = str(stampReceived(parseVia(items[0]), host, port))
-    lines[0] = ", ".join(items)
-    # Headers has no in-place edit of one line: put the Via lines back on
-    # top, in order.
-    headers.remove("Via")
-    for line in reversed(lines):
-        headers.prepend("Via", line)
+    request.headers.replaceFirst("Via", ", ".join(items))
 
 
 def rejection(error: SIPParseError, host: str, port: int) -> Response | None:

@@ -12,6 +12,7 @@ from zope.interface.verify import verifyObject
 
 from tests.pbx.callstack import PBX, Bench, audio, connect
 from tests.pbx.sipfixtures import HOST
+from tpbx.media.relay import PortsExhausted
 from tpbx.interfaces import IMessageSender
 from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.pbx.calls import CallSettings
@@ -292,4 +293,34 @@ def test_pbxAddress():
     assert invite.headers.get("From").startswith('"Alice" <sip:1001@')
     bench.A.hangup()
     bench.run()
+    bench.assertIdle()
+
+
+def test_calleeAnswersWithBadSdp():
+    """
+    A callee whose 200 carries SDP that cannot be parsed: the PBX ends that
+    leg and tells the caller 502, instead of leaving it waiting with no
+    ring timer; nothing is left afterwards.
+    """
+    bench = Bench()
+    bench.dial(bench.A, "1002")
+    bench.B.ring()
+    bench.run()
+    bench.B.answer(body=b"this is not SDP")
+    bench.run()
+    assert bench.A.kinds()[-1] == 502
+    bench.assertIdle()
+
+
+def test_noMediaPortsLeft():
+    """When the relay has no port pair left, the caller gets 503 and no
+    leg is started."""
+    bench = Bench()
+
+    def exhausted(callId, external=False):
+        raise PortsExhausted("no port pair free")
+
+    bench.relay.allocate = exhausted
+    bench.dial(bench.A, "1002")
+    assert bench.A.kinds() == [407, 503]
     bench.assertIdle()

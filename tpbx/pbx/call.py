@@ -219,6 +219,12 @@ class Call:
                 return
         if leg is self.a and self.b is None:
             leg.hangup(status)
+        elif leg is not self.a and self._callerWaiting():
+            # A callee answered with SDP we cannot use: end that leg and
+            # tell the caller the callee misbehaved (502), rather than
+            # leave the caller waiting with no ring timer.
+            self.a.respond(self.a.session.invite, 502, reason="Bad SDP from the callee")
+            leg.hangup()
 
     # B leg events
 

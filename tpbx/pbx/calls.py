@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
+from tpbx.media.relay import PortsExhausted
 from tpbx.pbx.call import Call
 from tpbx.pbx.callrecord import CallRecord
 from tpbx.pbx.callfeatures import CallFeatures
@@ -142,7 +143,11 @@ class CallManager:
         except ProtocolError as e:
             self._refuse(transaction, e.statusHint, e.reason)
             return
-        relay = self._relay.allocate(request.callId) if self._relay is not None else None
+        try:
+            relay = self._relay.allocate(request.callId) if self._relay is not None else None
+        except PortsExhausted:
+            self._refuse(transaction, 503, "No media ports free")
+            return
         a = self._legA(request, transaction, transaction.peer)
         record = CallRecord(request.callId, caller.number, dialled, dialled, self.now())
         call = Call(self, a, relay, self.settings.codecs, record)

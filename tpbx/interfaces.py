@@ -268,9 +268,13 @@ class IConfigStore(Interface):
         """Remove; raise NotFound."""
 
     def recordCall(detail):
+        """Append one L{tpbx.model.CallDetail} (SPEC E7)."""
+
+    def recordCalls(details):
         """
-        Append a L{tpbx.model.CallDetail} (SPEC E7).  One INSERT; called by
-        the PBX as each call and leg ends.
+        Append L{tpbx.model.CallDetail}s in one transaction; the PBX calls
+        it from a worker thread with the records of the calls that ended
+        in the last fraction of a second.
         """
 
     def queryCalls(since=None, until=None, extension=None, limit=100,

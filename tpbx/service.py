@@ -16,6 +16,7 @@ import os
 
 from twisted.application import internet
 from twisted.application.service import MultiService
+from twisted.internet.defer import DeferredList
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -35,6 +36,7 @@ from tpbx.pbx.directory import LiveDirectory
 from tpbx.pbx.engine import SIPEngine
 from tpbx.pbx.guard import AccessGuard
 from tpbx.pbx.journal import BindingJournal, bindingFromRow
+from tpbx.pbx.writebehind import WriteBehind, inThreads
 from tpbx.pbx.keepalive import KeepAlivePinger
 from tpbx.pbx.location import MemoryLocationService
 from tpbx.pbx.registrar import Registrar
@@ -130,13 +132,16 @@ class PBXService(MultiService):
         self._housekeeping.start(HOUSEKEEPING_INTERVAL, now=False)
 
     def stopService(self):
+        """
+        Stop taking work, then write the queued CDRs and binding changes
+        before the store closes.
+        """
         if self._housekeeping.running:
             self._housekeeping.stop()
         self.calls.stop()
-        self._journal.flush()
         self.engine.stop()
-        d = super().stopService()
-        self.store.close()
+        d = DeferredList([super().stopService(), self._cdrs.stop(), self._journal.stop()])
+        d.addBoth(lambda _: self.store.close())
         return d
 
     # Wiring
@@ -154,7 +159,9 @@ class PBXService(MultiService):
             realm=self._advertisedHost(), guard=self.guard,
             algorithms=self._digestAlgorithms())
         self.location = MemoryLocationService()
-        self._journal = BindingJournal(self.store.flushBindings)
+        self._journal = BindingJournal(self.store.flushBindings, inThreads(reactor))
+        self._cdrs = WriteBehind(reactor, self.store.recordCalls, inThreads(reactor),
+                                 "call detail records")
         self.registrar = Registrar(self.location, authenticator, self.directory,
                                    events, listener=self._bindingsChanged)
         self.engine = SIPEngine(reactor, TransactionLayer(), sender=None)
@@ -196,12 +203,9 @@ class PBXService(MultiService):
         self._refresher.poll()
 
     def _recordCall(self, record) -> None:
-        """Store a finished call's detail records (E7): the call, then each leg."""
-        try:
-            for detail in callDetails(record):
-                self.store.recordCall(detail)
-        except Exception:
-            self._log.failure("could not store the CDR of {callId}", callId=record.callId)
+        """Queue a finished call's detail records (E7): the call, then each leg."""
+        for detail in callDetails(record):
+            self._cdrs.add(detail)
 
     def _buildListeners(self) -> SIPListeners:
         config = self.config

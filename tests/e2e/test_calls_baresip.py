@@ -116,8 +116,15 @@ def test_audioBothWays(phones, caller, callee):
     heardByB = analyse(str(b.heard()), TONES[caller])
     assert heardByA.has(1.5), heardByA
     assert heardByB.has(1.5), heardByB
-    calls = server.api("/api/v1/cdr")["cdr"]
-    assert any(c["caller"] == caller and c["disposition"] == "answered" for c in calls)
+    # CDRs are written by a worker thread a fraction of a second after the call.
+    deadline = time.monotonic() + 10
+    while True:
+        calls = server.api("/api/v1/cdr")["cdr"]
+        found = any(c["caller"] == caller and c["disposition"] == "answered" for c in calls)
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert found, calls
 
 
 def test_holdPlaysMusicOnHold(phones):

@@ -124,6 +124,13 @@ def test_authenticatedCallEndedByEitherSide(pbx, hangup):
     counts = server.api("/api/v1/status")
     assert {k: counts[k] for k in LEAK_KEYS} == dict.fromkeys(LEAK_KEYS, 0), counts
     assert counts["relayPorts"]["inUse"] == 0, counts
-    record = server.api("/api/v1/cdr?limit=1")["cdr"][0]
+    # CDRs are written by a worker thread a fraction of a second after the call.
+    deadline = time.monotonic() + 10
+    while True:
+        records = server.api("/api/v1/cdr?limit=1")["cdr"]
+        if (records and records[0]["hangupSide"] == hangup) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    record = records[0]
     assert (record["caller"], record["callee"], record["disposition"], record["hangupSide"]
             ) == (CALLER, CALLEE, "answered", hangup)

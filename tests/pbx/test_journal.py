@@ -7,6 +7,7 @@ through a real store.
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.logger import capturedLogs
 
 from tpbx.pbx.journal import BindingJournal, bindingFromRow, bindingToRow
@@ -108,6 +109,51 @@ def test_failedWriteIsRetried():
     [(saved, deleted)] = writes.batches
     assert sorted(saved, key=lambda r: r["aor"]) == [bindingToRow(newer), bindingToRow(other)]
     assert deleted == [] and journal.pending == {}
+
+
+def test_oneWriteAtATime():
+    """
+    While a write runs in its thread, a flush starts no second one; the
+    changes made meanwhile go in the next write, after the first ended.
+    """
+    writes, started = Writes(), []
+
+    def run(f, *args):
+        started.append(Deferred())
+        return started[-1].addCallback(lambda _: f(*args))
+
+    journal = BindingJournal(writes, run)
+    first, second = binding(cseq=1), binding("1002", "sip:1002@192.168.1.11")
+    journal.changed((first,), ())
+    journal.flush()
+    journal.changed((second,), ())
+    journal.flush()
+    assert len(started) == 1 and writes.batches == []
+    started[0].callback(None)
+    journal.flush()
+    started[1].callback(None)
+    assert writes.batches == [([bindingToRow(first)], []), ([bindingToRow(second)], [])]
+
+
+def test_stopWaitsAndWritesTheRest():
+    """Stop waits for the write in flight, then writes what is still pending."""
+    writes, started = Writes(), []
+
+    def run(f, *args):
+        started.append(Deferred())
+        return started[-1].addCallback(lambda _: f(*args))
+
+    journal = BindingJournal(writes, run)
+    first, second = binding(cseq=1), binding("1002", "sip:1002@192.168.1.11")
+    journal.changed((first,), ())
+    journal.flush()
+    journal.changed((second,), ())
+    stopped = journal.stop()
+    started[0].callback(None)
+    assert not stopped.called
+    started[1].callback(None)
+    assert stopped.called and journal.pending == {}
+    assert writes.batches == [([bindingToRow(first)], []), ([bindingToRow(second)], [])]
 
 
 def test_rowRoundTrip():

@@ -4,12 +4,15 @@ Call detail records (SPEC E7): written by the PBX when a call or a leg
 ends, queried by the API and C{tpbx-admin cdr}.
 
 A mixin of L{tpbx.store.repositories.Store}.  Writing is on the call path
-(the PBX calls L{CallDetailRepository.recordCall} as each call ends), so
-it is one prepared INSERT in its own short transaction and does not bump
+(the PBX queues the records of each call that ends and writes them in
+batches off the reactor thread with L{CallDetailRepository.recordCalls}),
+so it is one prepared INSERT per batch and does not bump
 C{config_version}: CDRs are records, not configuration.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 from sqlalchemy import Connection, insert, or_, select
 
@@ -38,15 +41,24 @@ class CallDetailRepository:
     """
 
     def recordCall(self, detail: CallDetail) -> None:
+        """Append one record (see L{recordCalls})."""
+        self.recordCalls((detail,))
+
+    def recordCalls(self, details: Iterable[CallDetail]) -> None:
         """
-        Append one record (one INSERT; no validation beyond the types the
-        PBX builds).
+        Append records in one transaction (one INSERT, many rows; no
+        validation beyond the types the PBX builds).  The server calls it
+        from a worker thread with a batch (L{tpbx.pbx.writebehind}).
         """
-        row = {_COLUMN_OF.get(name, name): getattr(detail, name)
-               for name in _FIELDS}
-        row["duration"] = detail.duration
-        with writing(self.engine) as connection:
-            connection.execute(_INSERT, row)
+        rows = []
+        for detail in details:
+            row = {_COLUMN_OF.get(name, name): getattr(detail, name)
+                   for name in _FIELDS}
+            row["duration"] = detail.duration
+            rows.append(row)
+        if rows:
+            with writing(self.engine) as connection:
+                connection.execute(_INSERT, rows)
 
     def queryCalls(self, since: float | None = None,
                    until: float | None = None,

@@ -4,7 +4,10 @@ Opening the database: SQLite in the data directory or PostgreSQL by URL,
 the same code for both (DESIGN.md, "Storage and scale").
 
 SQLite is tuned for a server and a C{tpbx-admin} writing the same file at
-once: WAL so readers never block the writer, a busy timeout so a writer
+once: WAL so readers never block the writer, C{synchronous=NORMAL} (in WAL
+mode a commit then waits for no fsync; the database stays consistent and
+only the last commits before a power cut can be lost, which SQLite
+documents as the usual WAL setting), a busy timeout so a writer
 waits instead of failing, foreign keys on.  The sqlite3 driver's own
 transaction handling is switched off and SQLAlchemy emits C{BEGIN}
 itself, so SELECTs are inside transactions and DDL is transactional;
@@ -74,6 +77,7 @@ def _tuneSQLite(engine: Engine) -> None:
         dbapiConnection.isolation_level = None
         cursor = dbapiConnection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()

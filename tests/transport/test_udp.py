@@ -12,7 +12,7 @@ from tpbx.interfaces import IMessageSender
 from tpbx.sip.message import Request, Response
 from tpbx.sip.parser import parseMessage
 from tpbx.sip.peer import Peer
-from tpbx.testing import FakeAccessGuard, FakeMessageSink
+from tpbx.testing import FakeAccessGuard, FakeMessageSink, MemoryDatagramTransport
 from tpbx.transport.udp import SIPDatagramProtocol
 
 from .support import SOURCE, ack, loggedFailures, makeProtocol, options, response
@@ -213,15 +213,30 @@ def test_sendResponseFollowsVia():
 
 def test_sendFailureReported():
     """A socket error on send becomes transportError, not an exception."""
-    protocol, transport, sink, _ = makeProtocol()
+    sink = FakeMessageSink()
+    protocol = SIPDatagramProtocol(sink, Clock())
+    transport = MemoryDatagramTransport("192.0.2.10", 5060)
 
     def refuse(packet, addr=None):
         raise OSError("no route")
 
     transport.write = refuse
+    protocol.makeConnection(transport)
     peer = Peer("udp", "10.0.0.9", 5080)
     protocol.send(parseMessage(options()), peer)
     assert sink.errors == [(peer, "UDP send failed: no route")]
+
+
+def test_sendToANameRefused():
+    """
+    A response whose Via names a host without received= (not an IP) is not
+    resolved by a blocking sendto: it is a transport error.
+    """
+    protocol, transport, sink, _ = makeProtocol()
+    peer = Peer("udp", "phone.example.com", 5080)
+    protocol.send(parseMessage(options()), peer)
+    assert transport.written == []
+    assert sink.errors == [(peer, "UDP send failed: 'phone.example.com' is not an IP address")]
 
 
 def test_sendBeforeListeningReported():

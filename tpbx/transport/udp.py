@@ -12,6 +12,9 @@ addresses tpbx advertises (they may differ from the socket's behind NAT).
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -29,6 +32,16 @@ from tpbx.transport.common import (
 __all__ = ["SIPDatagramProtocol"]
 
 _EMPTY_LINE = b"\r\n\r\n"
+
+
+@lru_cache(maxsize=4096)
+def _isIPAddress(host: str) -> bool:
+    """Whether C{host} is an IP literal (a name would be resolved, blocking, by sendto)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @implementer(IMessageSender)
@@ -61,6 +74,10 @@ class SIPDatagramProtocol(DatagramProtocol):
     def startProtocol(self):
         address = self.transport.getHost()
         self.local = (address.host, address.port)
+        # The socket's own sendto: Twisted's Port.write checks the address
+        # family of every datagram again; L{send} checks it once per host.
+        sock = getattr(self.transport, "socket", None)
+        self._sendto = sock.sendto if sock is not None else self.transport.write
 
     def datagramReceived(self, data, addr):
         """
@@ -137,7 +154,9 @@ class SIPDatagramProtocol(DatagramProtocol):
         else:
             address = (peer.host, peer.port)
         try:
-            self.transport.write(message.toBytes(), address)
+            if not _isIPAddress(address[0]):
+                raise ValueError(f"{address[0]!r} is not an IP address")
+            self._sendto(message.toBytes(), address)
         except Exception as e:
             self.log.info("UDP send to {address} failed: {error!r}",
                           address=address, error=e)

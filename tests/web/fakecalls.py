@@ -121,6 +121,9 @@ class MemoryCallConfig:
     def recordCall(self, detail: CallDetail) -> None:
         self.calls.append(detail)
 
+    def recordCalls(self, details) -> None:
+        self.calls.extend(details)
+
     def queryCalls(self, since=None, until=None, extension=None,
                    limit=100, offset=0) -> list[CallDetail]:
         found = [c for c in self.calls

@@ -1,12 +1,16 @@
-# -*- test-case-name: tests.pbx.test_calls -*-
+# -*- test-case-name: tests.pbx.test_callrecord -*-
 """
 What is written about a call when it ends (SPEC E7): the record a call
 fills in as it goes, and the call detail records made from it.
+
+L{CallRecord} is the mutable twin of L{tpbx.model.CallDetail}: its CDR
+attributes have the same names, so L{callDetails} copies them by the
+CallDetail field list and names only what a leg's record changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from tpbx.model import CallDetail
 
@@ -16,11 +20,15 @@ __all__ = ["CallRecord", "LegSummary", "callDetails", "bestFailure"]
 @dataclass
 class CallRecord:
     """
-    What a CDR needs (SPEC E7), filled in as the call goes.
+    What a CDR needs (SPEC E7), filled in as the call goes: every
+    L{CallDetail} field but C{leg}, by the same name (see L{callDetails}),
+    and what only the call needs.
 
     @ivar disposition: C{answered}, C{busy}, C{no-answer}, C{failed},
         C{cancelled}.
     @ivar hangupSide: C{caller}, C{callee} or C{pbx}.
+    @ivar status: the final status the caller got when the call failed.
+    @ivar legs: a L{LegSummary} per callee leg rung, set as the call ends.
     """
 
     callId: str
@@ -39,26 +47,39 @@ class CallRecord:
 
 @dataclass(frozen=True, slots=True)
 class LegSummary:
+    """What a call's CDRs say of one callee leg (L{callDetails})."""
+
     callId: str
     target: str
     answered: bool
 
 
-def callDetails(record: CallRecord) -> list:
+# The CallDetail fields a CallRecord holds under the same name.
+_COPIED = tuple(f.name for f in fields(CallDetail) if f.name != "leg")
+
+# What a callee leg that was rung but not answered says.
+_NOT_ANSWERED = {"answer": None, "disposition": "not-answered",
+                 "hangupSide": "", "codec": ""}
+
+
+def _detail(record: CallRecord, **changes) -> CallDetail:
+    """@return: C{record} as a L{CallDetail}, with C{changes}."""
+    row = {name: getattr(record, name) for name in _COPIED}
+    row.update(changes)
+    return CallDetail(**row)
+
+
+def callDetails(record: CallRecord) -> list[CallDetail]:
     """
     The CDRs of a finished call (SPEC E7): one for the call, one per callee
-    leg that was rung (C{leg} = the leg's Call-ID).
+    leg that was rung (C{callId} = the leg's Call-ID, C{leg} = C{"b"}).
     """
     end = record.end if record.end is not None else record.start
-    details = [CallDetail(record.callId, record.caller, record.callee, record.dialled,
-                          record.start, record.answer, end, record.disposition,
-                          record.hangupSide, record.codec)]
+    details = [_detail(record, end=end)]
     for leg in record.legs:
-        details.append(CallDetail(leg.callId, record.caller, leg.target, record.dialled,
-                                  record.start, record.answer if leg.answered else None,
-                                  end, "answered" if leg.answered else "not-answered",
-                                  record.hangupSide if leg.answered else "",
-                                  record.codec if leg.answered else "", leg="b"))
+        outcome = {"disposition": "answered"} if leg.answered else _NOT_ANSWERED
+        details.append(_detail(record, callId=leg.callId, callee=leg.target,
+                               end=end, leg="b", **outcome))
     return details
 
 

@@ -12,6 +12,7 @@ C{config_version}: CDRs are records, not configuration.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Iterable
 
 from sqlalchemy import Connection, insert, or_, select
@@ -31,8 +32,7 @@ DISPOSITIONS = ("answered", "busy", "no-answer", "failed", "cancelled")
 _INSERT = insert(cdr)
 # CallDetail attribute -> column, for the columns named differently.
 _COLUMN_OF = {"callId": "call_id", "hangupSide": "hangup_side"}
-_FIELDS = ("callId", "leg", "caller", "callee", "dialled", "start",
-           "answer", "end", "disposition", "hangupSide", "codec")
+_FIELDS = tuple(field.name for field in fields(CallDetail))
 
 
 class CallDetailRepository:

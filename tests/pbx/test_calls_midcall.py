@@ -144,19 +144,20 @@ def test_reinviteRefusedByOtherSide():
 
 
 def test_infoRelayed():
-    """INFO (DTMF relay) from A is answered 200 and reaches B with its
-    body and type, and the other way round."""
+    """INFO that is not DTMF (here a custom type) from A is answered 200
+    and reaches B with its body and type, and the other way round (DTMF
+    INFO: L{tests.pbx.test_calldigits})."""
     bench = Bench()
     connect(bench)
-    bench.A.info(b"Signal=5\r\nDuration=160\r\n")
+    bench.A.info(b"key=5\r\n", "application/x-custom")
     bench.run()
     [info] = bench.B.got("INFO")
-    assert info.body == b"Signal=5\r\nDuration=160\r\n"
-    assert info.headers.get("Content-Type") == "application/dtmf-relay"
+    assert info.body == b"key=5\r\n"
+    assert info.headers.get("Content-Type") == "application/x-custom"
     assert bench.A.kinds()[-1] == 200
-    bench.B.info(b"Signal=#\r\n")
+    bench.B.info(b"key=#\r\n", "application/x-custom")
     bench.run()
-    assert bench.A.got("INFO")[0].body == b"Signal=#\r\n"
+    assert bench.A.got("INFO")[0].body == b"key=#\r\n"
     bench.A.hangup()
     bench.run()
     bench.assertIdle()

@@ -7,16 +7,20 @@ per key press, whichever way the phone sends it: as RTP telephone-events
 (repeated start/update packets and three end packets per press, RFC 4733
 sec. 2.5.1) or as SIP INFO with C{application/dtmf-relay} or
 C{application/dtmf}.  L{DTMFDetector} collapses the packet stream into
-digits; L{digitPackets} makes the packet stream when the PBX sends a digit.
+digits; L{digitPackets} makes the packet stream when the PBX sends a digit,
+and L{DigitSender} paces those packets out in time (a digit that came by
+SIP INFO, sent on as RTP to a party that wants telephone-events).
 
 L{packRTP} (RFC 3550 sec. 5.1) builds the packets of the endpoints that
 send (DTMF here, L{tpbx.media.player}); L{tpbx.media.rtp} reads them.
 
-Sans-IO: bytes and C{now} in, digits out; no Twisted.
+Sans-IO: bytes and C{now} in, digits out; no Twisted (the sender is
+given a clock: anything with C{seconds} and C{callLater}).
 """
 
 from __future__ import annotations
 
+import secrets
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from tpbx.errors import ProtocolError
 from tpbx.media.rtp import RTPFormatError, parseRTP
 
 __all__ = ["DIGITS", "packRTP", "TelephoneEvent",
-           "parseEvent", "Digit", "DTMFDetector", "digitPackets",
+           "parseEvent", "Digit", "DTMFDetector", "digitPackets", "DigitSender",
            "parseInfoBody", "buildInfoBody", "INFO_DTMF_RELAY", "INFO_DTMF"]
 
 #: The DTMF event codes 0-15 (RFC 4733 sec. 3.2, table 3), by code.
@@ -208,6 +212,84 @@ def digitPackets(digit: str, ssrc: int, sequence: int, timestamp: int,
     return [(offset, packRTP(payloadType, sequence + k, timestamp, ssrc,
                              event.toBytes(), marker=k == 0))
             for k, (offset, event) in enumerate(zip(offsets, events))]
+
+
+class DigitSender:
+    """
+    Send key presses as RFC 4733 packets, each packet at its time: the
+    packets of L{digitPackets} are spread over the press (updates every
+    50 ms, then the end packets), and presses queued while one is being
+    sent follow it after C{gap} seconds, each with its own RTP timestamp
+    (sec. 2.5.1.2).  The stream has an SSRC of its own.
+
+    @ivar pending: whether packets or presses are still to be sent.
+    """
+
+    def __init__(self, clock, send, payloadType: int = 101, ssrc: int | None = None,
+                 duration: float = 0.16, gap: float = 0.05):
+        """
+        @param clock: provides C{seconds()} and C{callLater(delay, f, *a)}.
+        @param send: called with each packet (a relay side's C{inject}).
+        @param payloadType: the telephone-event type the receiver wants.
+        @param ssrc: the stream's SSRC; random when L{None} (also the
+            first sequence number and timestamp are, RFC 3550 sec. 5.1).
+        @param duration: how long each key is pressed, in seconds.
+        """
+        self._clock, self._send = clock, send
+        self.payloadType, self.duration, self.gap = payloadType, duration, gap
+        self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)
+        self._origin = clock.seconds()
+        self._queue: deque = deque()
+        self._call = None
+
+    @property
+    def pending(self) -> bool:
+        return self._call is not None or bool(self._queue)
+
+    def sendDigit(self, digit: str) -> None:
+        """
+        Send C{digit} now, or after the presses already under way.
+
+        @raise ValueError: C{digit} is not a DTMF digit.
+        """
+        if len(digit) != 1 or digit.upper() not in DIGITS:
+            raise ValueError(f"not a DTMF digit: {digit!r}")
+        self._queue.append(digit)
+        if self._call is None:
+            self._press()
+
+    def _press(self) -> None:
+        """Start the next queued press: its first packet goes out now."""
+        self._call = None
+        if not self._queue:
+            return
+        elapsed = round((self._clock.seconds() - self._origin) * _RATE)
+        packets = digitPackets(self._queue.popleft(), self.ssrc, self._sequence,
+                               self._timestamp + elapsed, self.payloadType, self.duration)
+        self._sequence += len(packets)
+        self._burst(packets, 0)
+
+    def _burst(self, packets: list, index: int) -> None:
+        """Send the packets due at C{packets[index]}'s offset; schedule the rest."""
+        self._call = None
+        offset = packets[index][0]
+        while index < len(packets) and packets[index][0] <= offset:
+            self._send(packets[index][1])
+            index += 1
+        if index < len(packets):
+            self._call = self._clock.callLater(packets[index][0] - offset, self._burst,
+                                               packets, index)
+        elif self._queue:
+            self._call = self._clock.callLater(self.gap, self._press)
+
+    def stop(self) -> None:
+        """Drop what is still to be sent and cancel the timer."""
+        self._queue.clear()
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()
 
 
 def parseInfoBody(contentType: str, body: bytes | str) -> str:

@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.pbx.test_calls -*-
 """
 Small SDP helpers of the call: which stream the relay carries (the first
-live audio one) and pointing a relay side at where a party wants RTP.
+live audio one), pointing a relay side at where a party wants RTP, and
+the telephone-event type of that stream (RFC 4733 DTMF).
 """
 
 from __future__ import annotations
 
 from tpbx.sip.offeranswer import mediaTargets
 
-__all__ = ["codecNames", "firstAudio", "relayPorts", "aim"]
+__all__ = ["codecNames", "eventType", "firstAudio", "relayPorts", "aim"]
 
 
 def codecNames(sdp) -> set:
@@ -24,6 +25,18 @@ def firstAudio(sdp) -> int | None:
         if media.media == "audio" and media.port:
             return index
     return None
+
+
+def eventType(sdp) -> int | None:
+    """
+    @return: the payload type of telephone-event at 8000 Hz (RFC 4733
+        sec. 7.1.1) in C{sdp}'s first live audio stream, or L{None}.
+    """
+    index = firstAudio(sdp) if sdp is not None else None
+    if index is None:
+        return None
+    return next((codec.payloadType for codec in sdp.media[index].rtpmap().values()
+                 if codec.name == "TELEPHONE-EVENT" and codec.clockRate == 8000), None)
 
 
 def relayPorts(sdp, port: int) -> list:

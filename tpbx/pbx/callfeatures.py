@@ -5,7 +5,9 @@ E6): pickup of a ringing call, directed pickup, recording on demand, park
 and unpark (L{tpbx.pbx.park}); codes that only change a setting (DND) are
 confirmed in the reason phrase.  It also holds what REFER handling needs
 from the manager: the parking lot and attended transfer
-(L{tpbx.pbx.attended}).
+(L{tpbx.pbx.attended}); and the in-call codes (L{tpbx.pbx.incall}): the
+record and transfer codes keyed as DTMF during a call, which act as the
+same dial codes do, on the keying party's call.
 
 Recognising the codes is L{tpbx.pbx.features.dialcodes}'s job; this module
 carries them out on the live calls.
@@ -21,12 +23,17 @@ from twisted.logger import Logger
 from tpbx.errors import ProtocolError
 from tpbx.pbx.attended import attendedTransfer
 from tpbx.pbx.features.dialcodes import FeatureDone, FeatureRequest
+from tpbx.pbx.incall import InCallCodes
 from tpbx.pbx.park import ParkingLot
 from tpbx.pbx.transfer import transferCall
 
-__all__ = ["CallFeatures", "recordingPath"]
+__all__ = ["CallFeatures", "recordingPath", "IN_CALL_CODES"]
 
 _log = Logger()
+
+#: The setting that switches in-call codes (C{"on"}, the default, or C{"off"}).
+IN_CALL_CODES = "inCallCodes"
+_OFF = frozenset({"off", "false", "no", "0"})
 
 
 def recordingPath(directory: str, callId: str, now: float) -> str:
@@ -55,6 +62,7 @@ class CallFeatures:
         self._manager = manager
         self.recordingsDir = recordingsDir
         self._recorder = recorderFactory
+        self._directory = directory
         self.parking = ParkingLot(manager, directory)
 
     def handles(self, decision) -> bool:
@@ -77,6 +85,9 @@ class CallFeatures:
         if call is None:
             self._manager.refuse(transaction, 480, "Nothing to pick up")
             return
+        if call.relay is None:
+            self._manager.refuse(transaction, 503, "Pickup needs the media relay")
+            return
         picker = self._manager.callerLeg(request, transaction, caller.number)
         if not call.pickUp(picker):
             picker.respond(request, 488, reason="Cannot pick up this call")
@@ -85,14 +96,27 @@ class CallFeatures:
         call = self._manager.activeCall(caller.number)
         if call is None:
             self._manager.refuse(transaction, 480, "No call to record")
-        elif call.recorder is not None:
-            path = call.stopRecording()
-            self._manager.refuse(transaction, 480, "Recording stopped")
-            _log.info("recording {path} written", path=path)
-        elif self.startRecording(call):
-            self._manager.refuse(transaction, 480, "Recording started")
         else:
-            self._manager.refuse(transaction, 503, "Recording not available")
+            self._manager.refuse(transaction, *self.toggleRecording(call))
+
+    def toggleRecording(self, call) -> tuple[int, str]:
+        """
+        Start recording C{call}, or stop it if it is being recorded (the
+        C{record} code, dialled or keyed in the call).
+
+        @return: the status and reason phrase that tell the outcome:
+            C{480} started or stopped; C{503} recording impossible (off,
+            or a direct-media call: nothing passes through the PBX).
+        """
+        if call.recorder is not None:
+            path = call.stopRecording()
+            _log.info("recording {path} written", path=path)
+            return 480, "Recording stopped"
+        if self.startRecording(call):
+            return 480, "Recording started"
+        if call.relay is None:
+            return 503, "Recording needs the media relay"
+        return 503, "Recording not available"
 
     def _currentLeg(self, number: str):
         """@return: C{(call, leg)} of extension C{number}'s answered call,
@@ -141,13 +165,45 @@ class CallFeatures:
         attendedTransfer(self._manager, call, leg, request, replaces)
 
     def startRecording(self, call) -> bool:
-        """Start recording C{call}; @return: whether it could."""
-        if self.recordingsDir is None or self._recorder is None or call.relay is None:
+        """Start recording C{call}; @return: whether it could (not for a
+        direct-media call, which is logged)."""
+        if call.relay is None:
+            _log.info("call {call} not recorded: direct media", call=call)
+            return False
+        if self.recordingsDir is None or self._recorder is None:
             return False
         os.makedirs(self.recordingsDir, exist_ok=True)
         path = recordingPath(self.recordingsDir, call.record.callId, self._manager.now())
         call.startRecording(self._recorder(path))
         return True
+
+    def inCallCodes(self, call, clock) -> InCallCodes | None:
+        """
+        The in-call code matcher of an answered C{call}, timed by
+        C{clock}; L{None} when the C{inCallCodes} setting is off or
+        neither code is set.
+        """
+        switch = self._directory.setting(IN_CALL_CODES, "on") if self._directory else "on"
+        codes = self._directory.dialCodes() if self._directory else {}
+        if str(switch).strip().lower() in _OFF or not (
+                codes.get("record") or codes.get("transfer")):
+            return None
+        return InCallCodes(clock, codes.get("record", ""), codes.get("transfer", ""),
+                           lambda leg: self._keyedRecord(call, leg),
+                           lambda leg, number: self._keyedTransfer(call, leg, number))
+
+    def _keyedRecord(self, call, leg) -> None:
+        status, reason = self.toggleRecording(call)
+        _log.info("call {call}: record code keyed by {leg}: {status} {reason}",
+                  call=call, leg=leg, status=status, reason=reason)
+
+    def _keyedTransfer(self, call, leg, number: str) -> None:
+        """The transfer code and C{number} keyed by C{leg}'s party: the
+        other party goes to C{number}, as with the C{*2} dial code."""
+        started = leg.call is call and transferCall(call, leg, number)
+        _log.info("call {call}: transfer to {number} keyed by {leg}: {outcome}",
+                  call=call, number=number, leg=leg,
+                  outcome="started" if started else "no call to transfer")
 
     _HANDLERS = {
         "pickup": _pickup,

@@ -5,26 +5,87 @@ symmetric-RTP latching (RFC 4961), the hooks of hold/recording/DTMF,
 inactivity, and every port given back.
 """
 
+import errno
+import socket
+
 import pytest
+from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
 from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.relay import CHECK_INTERVAL, PortsExhausted, RTPRelay
 
-from .support import makeRelay, rtcp, rtp, sent
+from .support import rtcp, rtp
 
 A_SDP, B_SDP = ("10.0.0.5", 4000), ("192.0.2.7", 5000)
 A_NAT = ("203.0.113.9", 31000)
+INTERNAL, EXTERNAL = PortRange(7000, 7011), PortRange(8000, 8011)
+
+
+class FakeSocket:
+    """
+    A bound UDP socket that records what is sent on it.
+
+    @ivar sent: C{(packet, addr)} for every C{sendto}, in order.
+    @ivar failure: an errno every C{sendto} fails with, or None.
+    """
+
+    def __init__(self, host, port, family=socket.AF_INET):
+        self.host, self.port, self.family = host, port, family
+        self.sent, self.failure, self.closed = [], None, False
+
+    def sendto(self, data, addr):
+        if self.failure is not None:
+            raise OSError(self.failure, "send failed")
+        self.sent.append((data, addr))
+
+    def fileno(self):
+        return -1 if self.closed else self.port
+
+    def close(self):
+        self.closed = True
+
+
+class FakeNetwork:
+    """
+    The relay's C{openSocket}: hands out L{FakeSocket}s by port.
+
+    @ivar sockets: the last socket bound on each port.
+    @ivar busy: ports another program holds (C{EADDRINUSE}).
+    @ivar failure: an errno every bind fails with (C{EMFILE}...), or None.
+    """
+
+    def __init__(self, busy=(), family=socket.AF_INET):
+        self.sockets, self.busy, self.failure, self.family = {}, set(busy), None, family
+
+    def open(self, host, port):
+        if self.failure is not None:
+            raise OSError(self.failure, "cannot bind")
+        if port in self.busy:
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        sock = self.sockets[port] = FakeSocket(host, port, self.family)
+        return sock
+
+    def sent(self, port):
+        """@return: what was sent on the socket bound to C{port}."""
+        return self.sockets[port].sent
+
+
+def makeRelay(timeout=60.0, busy=(), family=socket.AF_INET, **kw):
+    """@return: C{(reactor, net, relay)} on 127.0.0.1 with small port ranges."""
+    reactor, net = MemoryReactorClock(), FakeNetwork(busy, family)
+    return reactor, net, RTPRelay(reactor, "127.0.0.1", INTERNAL, EXTERNAL, timeout,
+                                  openSocket=net.open, **kw)
 
 
 def call(**kw):
-    """@return: C{(reactor, relay, session)} with both SDP targets set."""
-    reactor, relay = makeRelay(**kw)
+    """@return: C{(reactor, net, relay, session)} with both SDP targets set."""
+    reactor, net, relay = makeRelay(**kw)
     session = relay.allocate("call-1")
     session.a.setTarget(*A_SDP)
     session.b.setTarget(*B_SDP)
-    return reactor, relay, session
+    return reactor, net, relay, session
 
 
 def advance(reactor, seconds):
@@ -36,7 +97,7 @@ def advance(reactor, seconds):
 
 def test_providesInterfaces():
     """Relay, session and sides provide the media interfaces."""
-    _, relay, session = call()
+    _, _, relay, session = call()
     assert verifyObject(IMediaRelay, relay)
     assert verifyObject(IRelaySession, session)
     assert verifyObject(IMediaEndpoint, session.a)
@@ -44,51 +105,52 @@ def test_providesInterfaces():
 
 def test_allocateBindsTwoPairs():
     """A session binds RTP and RTCP (port + 1) for each side on bindHost."""
-    reactor, relay = makeRelay()
+    reactor, net, relay = makeRelay()
     session = relay.allocate("c")
     assert (session.a.port, session.b.port) == (7000, 7002)
-    assert sorted(reactor.udpPorts) == [7000, 7001, 7002, 7003]
-    assert {entry[2] for entry in reactor.udpPorts.values()} == {"127.0.0.1"}
+    assert sorted(net.sockets) == [7000, 7001, 7002, 7003]
+    assert {sock.host for sock in net.sockets.values()} == {"127.0.0.1"}
+    assert {reader.sock for reader in reactor.readers} == set(net.sockets.values())
     assert session.a.address == "127.0.0.1" and session.callId == "c"
     assert relay.sessions == 1 and relay.stats()["internal"]["inUse"] == 2
 
 
 def test_forwardsToTargetBeforeLatching():
     """Packets from a's party leave b's RTP port for b's SDP target, and back."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(1), A_SDP)
     session.b.rtp.datagramReceived(rtp(2, ssrc=9), B_SDP)
-    assert sent(reactor, 7002) == [(rtp(1), B_SDP)]
-    assert sent(reactor, 7000) == [(rtp(2, ssrc=9), A_SDP)]
+    assert net.sent(7002) == [(rtp(1), B_SDP)]
+    assert net.sent(7000) == [(rtp(2, ssrc=9), A_SDP)]
 
 
 def test_latchesToNATSource():
     """Media for a party goes where its packets come from, not to its
     (unreachable, private) SDP address (RFC 4961 sec. 3)."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(1), A_NAT)
     session.b.rtp.datagramReceived(rtp(1, ssrc=9), B_SDP)
     assert session.a.latched == A_NAT
-    assert sent(reactor, 7000) == [(rtp(1, ssrc=9), A_NAT)]
+    assert net.sent(7000) == [(rtp(1, ssrc=9), A_NAT)]
 
 
 def test_rtcpForwardedAndLatchedApart():
     """RTCP is relayed on the +1 ports and latched on its own (its NAT
     mapping differs from RTP's)."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtcp.datagramReceived(rtcp(), ("203.0.113.9", 31001))
     session.b.rtcp.datagramReceived(rtcp(9), ("192.0.2.7", 5001))
-    assert sent(reactor, 7003) == [(rtcp(), ("192.0.2.7", 5001))]
-    assert sent(reactor, 7001) == [(rtcp(9), ("203.0.113.9", 31001))]
+    assert net.sent(7003) == [(rtcp(), ("192.0.2.7", 5001))]
+    assert net.sent(7001) == [(rtcp(9), ("203.0.113.9", 31001))]
     assert session.a.stats.rtcpIn == 1
 
 
 def test_nothingSentWithoutDestination():
     """With no SDP target and nothing latched, packets are dropped and counted."""
-    reactor, relay = makeRelay()
+    reactor, net, relay = makeRelay()
     session = relay.allocate("c")
     session.a.rtp.datagramReceived(rtp(), A_NAT)
-    assert sent(reactor, 7002) == []
+    assert net.sent(7002) == []
     stats = session.stats["a"]
     assert (stats.packetsIn, stats.forwarded, stats.dropped) == (1, 0, 1)
     assert stats.asDict()["bytesIn"] == 172
@@ -97,7 +159,7 @@ def test_nothingSentWithoutDestination():
 def test_otherSourceRejectedWhileLatchedSpeaks():
     """A second source with the same SSRC does not take the stream while
     the latched one keeps sending."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(1), A_NAT)
     for seq in range(2, 12):
         reactor.advance(CHECK_INTERVAL)
@@ -110,7 +172,7 @@ def test_otherSourceRejectedWhileLatchedSpeaks():
 def test_relatchAfterSilence():
     """When the latched source has been silent for more than a second, a new
     source (the NAT rebound) takes over."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(1), A_NAT)
     moved = ("203.0.113.9", 31002)
     advance(reactor, 1.0)
@@ -125,18 +187,18 @@ def test_relatchOnNewSSRC():
     """A new source with another SSRC (a new stream, RFC 3550 sec. 8.2)
     takes over at once; SSRC and sequence jumps from the latched source
     are forwarded as they are."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(1, ssrc=1), A_NAT)
     session.a.rtp.datagramReceived(rtp(60000, ssrc=77), A_NAT)
     other = ("198.51.100.1", 9)
     session.a.rtp.datagramReceived(rtp(5, ssrc=2), other)
     assert session.a.latched == other
-    assert [p for p, _ in sent(reactor, 7002)] == [rtp(1, ssrc=1), rtp(60000, ssrc=77), rtp(5, ssrc=2)]
+    assert [p for p, _ in net.sent(7002)] == [rtp(1, ssrc=1), rtp(60000, ssrc=77), rtp(5, ssrc=2)]
 
 
 def test_strictLatchesOnlyTargetHost():
     """With the strict policy only the SDP host may latch (any port: NAT)."""
-    reactor, _, session = call(strict=True)
+    reactor, net, _, session = call(strict=True)
     session.b.rtp.datagramReceived(rtp(), ("198.51.100.1", 5000))
     assert session.b.latched is None
     session.b.rtp.datagramReceived(rtp(), ("192.0.2.7", 6000))
@@ -145,7 +207,7 @@ def test_strictLatchesOnlyTargetHost():
 
 def test_strictWithoutTargetLatchesNothing():
     """Strict with no SDP target yet accepts no source."""
-    _, relay = makeRelay(strict=True)
+    _, _, relay = makeRelay(strict=True)
     session = relay.allocate("c")
     session.a.rtp.datagramReceived(rtp(), A_NAT)
     assert session.a.latched is None and session.a.stats.rejected == 1
@@ -154,50 +216,50 @@ def test_strictWithoutTargetLatchesNothing():
 @pytest.mark.parametrize("garbage", [b"", b"\x80", b"\x00" * 12, b"\x80\x00" + b"\0" * 9, b"\xff" * 200])
 def test_garbageNeitherLatchesNorRaises(garbage):
     """Short or non-RTP packets from unknown sources are counted as rejected."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(garbage, A_NAT)
     session.a.rtcp.datagramReceived(garbage, A_NAT)
     assert session.a.latched is None and session.a.stats.rejected == 1
-    assert sent(reactor, 7002) == []
+    assert net.sent(7002) == []
 
 
 def test_latchedSourceForwardedUnparsed():
     """Once latched, a source's packets are forwarded without parsing, even short ones."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.rtp.datagramReceived(rtp(), A_NAT)
     session.a.rtp.datagramReceived(b"x", A_NAT)
-    assert sent(reactor, 7002)[-1] == (b"x", B_SDP)
+    assert net.sent(7002)[-1] == (b"x", B_SDP)
 
 
 def test_muteStopsForwardingToSide():
     """A muted side gets neither RTP nor RTCP from the other party, but
     injected packets (music on hold) still reach it; unmuting resumes."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     session.a.mute()
     session.b.rtp.datagramReceived(rtp(1, ssrc=9), B_SDP)
     session.b.rtcp.datagramReceived(rtcp(9), ("192.0.2.7", 5001))
-    assert sent(reactor, 7000) == [] and sent(reactor, 7001) == []
+    assert net.sent(7000) == [] and net.sent(7001) == []
     assert session.a.inject(b"moh") is True
     session.a.mute(False)
     session.b.rtp.datagramReceived(rtp(2, ssrc=9), B_SDP)
-    assert sent(reactor, 7000) == [(b"moh", A_SDP), (rtp(2, ssrc=9), A_SDP)]
+    assert net.sent(7000) == [(b"moh", A_SDP), (rtp(2, ssrc=9), A_SDP)]
     assert session.b.stats.dropped == 1
 
 
 def test_injectFollowsLatch():
     """Injected packets go to the latched source, and nowhere without a destination."""
-    reactor, relay = makeRelay()
+    reactor, net, relay = makeRelay()
     session = relay.allocate("c")
     assert session.a.inject(b"x") is False
     session.a.rtp.datagramReceived(rtp(), A_NAT)
     assert session.a.inject(b"y") is True
-    assert sent(reactor, 7000) == [(b"y", A_NAT)]
+    assert net.sent(7000) == [(b"y", A_NAT)]
 
 
 def test_tapSeesAcceptedRTP():
     """The tap gets every accepted RTP packet with the time; a failing tap
     does not stop forwarding."""
-    reactor, _, session = call()
+    reactor, net, _, session = call()
     seen = []
     session.a.tap = lambda packet, now: seen.append((packet, now))
     reactor.advance(3)
@@ -206,13 +268,13 @@ def test_tapSeesAcceptedRTP():
     assert seen == [(rtp(1), 3.0)] and session.a.tap is not None
     session.a.tap = lambda packet, now: 1 / 0
     session.a.rtp.datagramReceived(rtp(2), A_NAT)
-    assert sent(reactor, 7002)[-1] == (rtp(2), B_SDP)
+    assert net.sent(7002)[-1] == (rtp(2), B_SDP)
 
 
 def test_setTarget():
     """The same target keeps the latch, another drops it, 0.0.0.0 or port 0
     clears it (RFC 3264 sec. 8.4), a=rtcp sets RTCP (RFC 3605), names are refused."""
-    _, _, session = call()
+    _, _, _, session = call()
     session.a.rtp.datagramReceived(rtp(), A_NAT)
     session.a.setTarget(*A_SDP)
     assert session.a.latched == A_NAT
@@ -229,7 +291,7 @@ def test_setTarget():
 def test_inactivityCallback():
     """No RTP on either side for the timeout calls onInactive once; RTP
     coming back rearms it."""
-    reactor, _, session = call(timeout=5.0)
+    reactor, net, _, session = call(timeout=5.0)
     fired = []
     session.onInactive = fired.append
     session.a.rtp.datagramReceived(rtp(), A_NAT)
@@ -247,7 +309,7 @@ def test_inactivityCallback():
 
 def test_failingInactiveCallbackKeepsChecking():
     """An onInactive that raises does not stop the relay's timer."""
-    reactor, relay, session = call(timeout=1.0)
+    reactor, net, relay, session = call(timeout=1.0)
     session.onInactive = lambda s: 1 / 0
     other = relay.allocate("c2")
     fired = []
@@ -259,10 +321,11 @@ def test_failingInactiveCallbackKeepsChecking():
 def test_releaseReturnsEverything():
     """Release closes the four sockets, returns both pairs, stops the timer
     when no session is left, and is idempotent."""
-    reactor, relay, session = call()
+    reactor, net, relay, session = call()
     d = relay.release(session)
     assert hasFired(d)
-    assert all(reactor.udpPorts[p][1].stopped for p in (7000, 7001, 7002, 7003))
+    assert all(net.sockets[p].closed for p in (7000, 7001, 7002, 7003))
+    assert reactor.readers == set()
     assert relay.sessions == 0 and relay.stats()["internal"]["inUse"] == 0
     assert reactor.getDelayedCalls() == []
     assert hasFired(relay.release(session))
@@ -278,7 +341,7 @@ def hasFired(d):
 
 def test_releaseDuringInactivityCallback():
     """The call code may release the session from onInactive."""
-    reactor, relay, session = call(timeout=1.0)
+    reactor, net, relay, session = call(timeout=1.0)
     session.onInactive = relay.release
     advance(reactor, 2.0)
     assert relay.sessions == 0 and reactor.getDelayedCalls() == []
@@ -287,7 +350,7 @@ def test_releaseDuringInactivityCallback():
 def test_exhaustionGivesBackHalfSession():
     """When only one pair is free, allocate raises PortsExhausted and
     returns that pair."""
-    _, relay = makeRelay()
+    _, _, relay = makeRelay()
     relay.allocate("1")
     relay.allocate("2")
     relay.allocate("3")
@@ -299,16 +362,16 @@ def test_exhaustionGivesBackHalfSession():
 
 def test_busyPortsRetired():
     """A pair whose RTP or RTCP port fails to bind is retired and the next one used."""
-    reactor, relay = makeRelay(busy={7000, 7003})
+    reactor, net, relay = makeRelay(busy={7000, 7003})
     session = relay.allocate("c")
     assert (session.a.port, session.b.port) == (7004, 7006)
     assert relay.stats()["internal"]["bad"] == 2
-    assert reactor.udpPorts[7002][1].stopped
+    assert net.sockets[7002].closed and len(reactor.readers) == 4
 
 
 def test_externalRange():
     """External sessions use the external range and its advertised address."""
-    _, relay = makeRelay(externalAddress="198.51.100.20")
+    _, _, relay = makeRelay(externalAddress="198.51.100.20")
     session = relay.allocate("c", external=True)
     assert (session.a.port, session.a.address) == (8000, "198.51.100.20")
     assert relay.stats()["external"]["inUse"] == 2
@@ -316,11 +379,56 @@ def test_externalRange():
 
 def test_rangesSharedOrDisjoint():
     """Equal ranges share one pool; overlapping different ranges are refused."""
-    reactor = makeRelay()[0]
-    same = RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7003), PortRange(7000, 7003))
+    reactor, net, _ = makeRelay()
+    same = RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7003), PortRange(7000, 7003),
+                    openSocket=net.open)
     same.allocate("c")
     assert same.stats()["external"]["inUse"] == 2
     with pytest.raises(PortsExhausted):
         same.allocate("d", external=True)
     with pytest.raises(ValueError):
         RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7010), PortRange(7010, 7020))
+
+
+def test_sendFailureCountedAsDropped():
+    """A send the kernel refuses (full buffer, ICMP error) loses that packet
+    only: it is counted as dropped, and inject reports it."""
+    _, net, _, session = call()
+    net.sockets[7002].failure = errno.ENOBUFS
+    session.a.rtp.datagramReceived(rtp(1), A_NAT)
+    assert (session.a.stats.packetsIn, session.a.stats.dropped) == (1, 1)
+    net.sockets[7000].failure = errno.ECONNREFUSED
+    assert session.a.inject(b"moh") is False
+
+
+def test_otherBindErrorsRetireNothing():
+    """A bind error that is not the port's fault (no descriptors left) fails
+    the allocation with PortsExhausted and keeps every pair in the pool."""
+    _, net, relay = makeRelay()
+    net.failure = errno.EMFILE
+    with pytest.raises(PortsExhausted):
+        relay.allocate("c")
+    assert relay.stats()["internal"] == {"size": 6, "free": 6, "inUse": 0, "bad": 0}
+    net.failure = None
+    assert relay.allocate("c").a.port == 7002
+
+
+def test_halfSessionClosedOnExhaustion():
+    """When side b cannot be bound, side a's sockets are closed, not leaked."""
+    reactor, net, relay = makeRelay(busy={8002, 8004, 8006, 8008, 8010})
+    with pytest.raises(PortsExhausted):
+        relay.allocate("c", external=True)
+    assert net.sockets[8000].closed and net.sockets[8001].closed
+    assert reactor.readers == set() and relay.stats()["external"]["inUse"] == 0
+
+
+def test_ipv6SocketsMapIPv4Targets():
+    """On IPv6 sockets an IPv4 SDP target is aimed at its IPv4-mapped form
+    (RFC 4291 sec. 2.5.5.2), which is how the kernel reports that party's
+    packets, so strict latching and sending work for IPv4 phones."""
+    _, net, _, session = call(family=socket.AF_INET6, strict=True)
+    assert session.a.rtp.dest == ("::ffff:10.0.0.5", 4000)
+    source = ("::ffff:10.0.0.5", 4100, 0, 0)
+    session.a.rtp.datagramReceived(rtp(), source)
+    assert session.a.latched == source
+    assert net.sent(7002) == [(rtp(), ("::ffff:192.0.2.7", 5000))]

@@ -14,15 +14,20 @@ tuple, counts and sends: no parsing, no dict, no timer.  Everything else
 off that path: latching on a slow path taken by packets from unknown
 sources, time kept by one periodic check for the whole relay.  A kernel
 fast path can replace that one method later.
+
+Memory is per call, so a session is small: four slotted readers, each
+around a bare socket on the reactor (L{tpbx.media.udpsocket}), two slotted
+sides and the session itself, about 2 KB with the reactor's bookkeeping
+(C{bench/profile/relay_memory.py}).
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 
-from twisted.internet.defer import DeferredList, maybeDeferred, succeed
-from twisted.internet.error import CannotListenError
-from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.defer import succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -30,6 +35,7 @@ from zope.interface import implementer
 from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.ports import PortPool
 from tpbx.media.rtp import ssrcOf
+from tpbx.media.udpsocket import DatagramReader, UDPSocketOpener
 
 __all__ = ["RTPRelay", "RelaySession", "RelaySide", "SideStats", "PortsExhausted",
            "LATCH_SILENCE", "CHECK_INTERVAL"]
@@ -39,6 +45,10 @@ __all__ = ["RTPRelay", "RelaySession", "RelaySide", "SideStats", "PortsExhausted
 LATCH_SILENCE = 1.0
 # How often the relay's one timer looks at the packet counters (seconds).
 CHECK_INTERVAL = 0.5
+# Bind errors meaning "another program holds this port": the pair is
+# retired.  Any other (no descriptors left, address not local) is not the
+# port's fault and fails the allocation without retiring anything.
+_HELD = frozenset({errno.EADDRINUSE, errno.EACCES})
 
 _log = Logger()
 
@@ -47,18 +57,7 @@ class PortsExhausted(Exception):
     """No RTP/RTCP port pair could be bound; answer the call with 503."""
 
 
-def _sender(transport):
-    """
-    @return: the cheapest way to send on C{transport}: the socket's own
-        C{sendto} when it has one (Twisted's C{write} checks the address
-        family of every packet; the relay checks it once, when it learns
-        the address), else C{transport.write} (memory transports in tests).
-    """
-    sock = getattr(transport, "socket", None)
-    return sock.sendto if sock is not None else transport.write
-
-
-class _RelayPort(DatagramProtocol):
+class _RelayPort(DatagramReader):
     """
     One socket (RTP or RTCP) of one side: receives from its party, sends
     what it receives out of the peer socket of the other side.
@@ -70,22 +69,23 @@ class _RelayPort(DatagramProtocol):
     @ivar peer: the port of the same kind (RTP/RTCP) on the other side.
     """
 
-    noisy = False  # no two log lines per socket per call
+    __slots__ = ("strict", "source", "dest", "forwardTo", "target", "peer", "tap",
+                 "muted", "ssrc", "packetsIn", "bytesIn", "dropped", "rejected",
+                 "heardAt", "seenCount")
 
-    def __init__(self, clock, strict: bool):
-        self._clock = clock
+    def __init__(self, reactor, sock, strict: bool, now: float):
+        """
+        @param reactor: L{IReactorFDSet} and L{IReactorTime}.
+        @param sock: the bound socket, owned from now on.
+        @param now: the time, when nothing was heard yet.
+        """
+        DatagramReader.__init__(self, reactor, sock)
         self.strict = strict
         self.source = self.dest = self.forwardTo = self.target = None
-        self.peer = self.tap = self.send = None
+        self.peer = self.tap = self.ssrc = None
         self.muted = False
-        self.ssrc = None
         self.packetsIn = self.bytesIn = self.dropped = self.rejected = 0
-        self.heardAt = clock.seconds()
-        self.seenCount = 0
-
-    def startProtocol(self):
-        """Cache the send function of the bound socket."""
-        self.send = _sender(self.transport)
+        self.heardAt, self.seenCount = now, 0
 
     def datagramReceived(self, data, addr):
         """
@@ -102,18 +102,19 @@ class _RelayPort(DatagramProtocol):
         if self.tap is not None:
             self._tapped(data)
         peer = self.peer
-        if peer.forwardTo is None:
+        dest = peer.forwardTo
+        if dest is None:
             self.dropped += 1
             return
         try:
-            peer.send(data, peer.forwardTo)
-        except OSError:   # full socket buffer, ICMP error: a lost packet
+            peer.sock.sendto(data, dest)
+        except OSError:   # full buffer, ICMP error, unroutable: a lost packet
             self.dropped += 1
 
     def _tapped(self, data):
         """Show an accepted packet to the tap; a failing tap is logged, not fatal."""
         try:
-            self.tap(data, self._clock.seconds())
+            self.tap(data, self._reactor.seconds())
         except Exception:
             _log.failure("media tap failed")
 
@@ -132,7 +133,7 @@ class _RelayPort(DatagramProtocol):
             return False
         if self.strict and (self.target is None or addr[0] != self.target[0]):
             return False
-        now = self._clock.seconds()
+        now = self._reactor.seconds()
         if self.source is not None and ssrc == self.ssrc and not self._silent(now):
             return False
         _log.debug("media latched {source} (was {old}, ssrc {ssrc:08x})",
@@ -157,7 +158,13 @@ class _RelayPort(DatagramProtocol):
         return self.heardAt
 
     def aim(self, target):
-        """Set the SDP target; a new target drops the latch."""
+        """
+        Set the SDP target; a new target drops the latch.  On an IPv6
+        socket an IPv4 target is written IPv4-mapped (RFC 4291 sec.
+        2.5.5.2), as the kernel reports such sources.
+        """
+        if target is not None and self.sock.family == socket.AF_INET6 and ":" not in target[0]:
+            target = ("::ffff:" + target[0], target[1])
         if target == self.target:
             return
         self.target = self.dest = target
@@ -205,8 +212,10 @@ class RelaySide:
     @ivar name: C{"a"} or C{"b"}.
     @ivar port: the RTP port (RTCP is C{port + 1}).
     @ivar address: the address to announce in SDP.
-    @ivar rtp: the RTP socket's protocol; @ivar rtcp: the RTCP one's.
+    @ivar rtp: the RTP socket's reader; @ivar rtcp: the RTCP one's.
     """
+
+    __slots__ = ("name", "port", "address", "rtp", "rtcp")
 
     def __init__(self, name: str, port: int, address: str, rtp: _RelayPort,
                  rtcp: _RelayPort):
@@ -244,18 +253,18 @@ class RelaySide:
     def inject(self, packet: bytes) -> bool:
         """See L{IMediaEndpoint.inject}."""
         dest = self.rtp.dest
-        if dest is None or self.rtp.send is None:
-            return False
-        try:
-            self.rtp.send(packet, dest)
-        except OSError:
-            return False
-        return True
+        return dest is not None and self.rtp.sendto(packet, dest)
 
     @property
     def stats(self) -> SideStats:
         """@return: this side's counters now."""
         return SideStats(self.rtp, self.rtcp)
+
+    def close(self, pool: PortPool):
+        """Close both sockets and give the pair back to C{pool} (the relay's part)."""
+        self.rtp.close()
+        self.rtcp.close()
+        pool.release(self.port)
 
 
 @implementer(IRelaySession)
@@ -269,15 +278,16 @@ class RelaySession:
     @ivar released: whether L{RTPRelay.release} was called.
     """
 
-    def __init__(self, callId: str, a: RelaySide, b: RelaySide, pool: PortPool, listening):
+    __slots__ = ("callId", "a", "b", "onInactive", "released", "_pool", "_inactive")
+
+    def __init__(self, callId: str, a: RelaySide, b: RelaySide, pool: PortPool):
         self.callId, self.a, self.b = callId, a, b
         self.onInactive = None
         self.released = False
-        self._pool, self._listening = pool, listening
+        self._pool = pool
         self._inactive = False
-        for kind in ("rtp", "rtcp"):
-            ours, theirs = getattr(a, kind), getattr(b, kind)
-            ours.peer, theirs.peer = theirs, ours
+        a.rtp.peer, b.rtp.peer = b.rtp, a.rtp
+        a.rtcp.peer, b.rtcp.peer = b.rtcp, a.rtcp
 
     @property
     def stats(self) -> dict:
@@ -312,10 +322,12 @@ class RTPRelay:
 
     def __init__(self, reactor, bindHost: str, internalRange, externalRange,
                  inactivityTimeout: float = 60.0, *, internalAddress: str | None = None,
-                 externalAddress: str | None = None, strict: bool = False):
+                 externalAddress: str | None = None, strict: bool = False,
+                 openSocket=None):
         """
-        @param reactor: L{IReactorUDP} and L{IReactorTime}.
-        @param bindHost: the address every socket binds.
+        @param reactor: L{IReactorFDSet} and L{IReactorTime}.
+        @param bindHost: the address every socket binds (IPv6 when it
+            holds a C{":"}).
         @param internalRange: a L{tpbx.config.PortRange} for LAN parties.
         @param externalRange: a L{tpbx.config.PortRange} for trunks, remote
             and NATed parties; the same range as C{internalRange}, or one
@@ -323,10 +335,13 @@ class RTPRelay:
         @param internalAddress: the address announced in SDP for internal
             ports (default C{bindHost}); C{externalAddress} likewise.
         @param strict: latch only to sources on the SDP target's host.
+        @param openSocket: C{(host, port) -> socket}, bound and non-blocking,
+            raising L{OSError}; by default a L{UDPSocketOpener}, a fake in tests.
         @raise ValueError: when the ranges overlap without being equal.
         """
         self._reactor, self._bindHost = reactor, bindHost
         self.inactivityTimeout, self._strict = inactivityTimeout, strict
+        self._openSocket = openSocket if openSocket is not None else UDPSocketOpener()
         internal = PortPool(internalRange.first, internalRange.last)
         if (externalRange.first, externalRange.last) == (internalRange.first, internalRange.last):
             external = internal
@@ -348,50 +363,62 @@ class RTPRelay:
 
     def allocate(self, callId: str, external: bool = False) -> RelaySession:
         """See L{IMediaRelay.allocate}; ports of side C{a} first, then C{b}."""
-        pool, sides, listening = self._pools[external], [], []
+        pool, address = self._pools[external], self._addresses[external]
+        a = self._bindSide("a", pool, address)
         try:
-            for name in ("a", "b"):
-                sides.append(self._bindSide(name, pool, self._addresses[external], listening))
+            b = self._bindSide("b", pool, address)
         except PortsExhausted:
-            for port in listening:
-                port.stopListening()
-            for side in sides:
-                pool.release(side.port)
+            a.close(pool)
             raise
-        session = RelaySession(callId, sides[0], sides[1], pool, listening)
+        session = RelaySession(callId, a, b, pool)
+        for reader in (a.rtp, a.rtcp, b.rtp, b.rtcp):
+            reader.startReading()
         self._sessions.add(session)
         if not self._checker.running:
             self._checker.start(CHECK_INTERVAL, now=False)
         return session
 
-    def _bindSide(self, name, pool, address, listening) -> RelaySide:
+    def _bindSide(self, name, pool, address) -> RelaySide:
         """
         Bind RTP and RTCP sockets on the next free pair, retiring pairs
-        that fail to bind (another program holds them).
+        that another program holds.
 
-        @raise PortsExhausted: when no pair is left.
+        @raise PortsExhausted: when no pair is left, or a socket cannot be
+            had for another reason (e.g. no file descriptor left).
         """
         for _ in range(pool.size):
             port = pool.allocate()
             if port is None:
                 break
-            rtp, rtcp = _RelayPort(self._reactor, self._strict), _RelayPort(self._reactor, self._strict)
-            bound = []
             try:
-                bound.append(self._reactor.listenUDP(port, rtp, interface=self._bindHost))
-                bound.append(self._reactor.listenUDP(port + 1, rtcp, interface=self._bindHost))
-            except CannotListenError as e:
-                _log.warn("RTP port {port} unusable: {error}", port=port, error=e.socketError)
-                for each in bound:
-                    each.stopListening()
+                rtp, rtcp = self._openPair(port)
+            except OSError as e:
+                if e.errno not in _HELD:
+                    pool.release(port)
+                    raise PortsExhausted(f"cannot bind RTP port {port}: {e}") from e
+                _log.warn("RTP port {port} unusable: {error}", port=port, error=e)
                 pool.markBad(port)
                 continue
-            listening.extend(bound)
             return RelaySide(name, port, address, rtp, rtcp)
         raise PortsExhausted(f"no free RTP port pair in {pool.first}-{pool.last}")
 
+    def _openPair(self, port: int) -> tuple[_RelayPort, _RelayPort]:
+        """
+        @return: readers (not started) on C{port} and C{port + 1}.
+        @raise OSError: when either cannot be bound; nothing stays open.
+        """
+        rtp = self._openSocket(self._bindHost, port)
+        try:
+            rtcp = self._openSocket(self._bindHost, port + 1)
+        except OSError:
+            rtp.close()
+            raise
+        now = self._reactor.seconds()
+        return (_RelayPort(self._reactor, rtp, self._strict, now),
+                _RelayPort(self._reactor, rtcp, self._strict, now))
+
     def release(self, session: RelaySession):
-        """See L{IMediaRelay.release}."""
+        """See L{IMediaRelay.release}; the sockets are closed at once."""
         if session.released:
             return succeed(None)
         session.released = True
@@ -399,13 +426,9 @@ class RTPRelay:
         self._sessions.discard(session)
         if not self._sessions and self._checker.running:
             self._checker.stop()
-        closing = [maybeDeferred(port.stopListening) for port in session._listening]
-
-        def giveBack(_):
-            for side in (session.a, session.b):
-                session._pool.release(side.port)
-
-        return DeferredList(closing, consumeErrors=True).addCallback(giveBack)
+        session.a.close(session._pool)
+        session.b.close(session._pool)
+        return succeed(None)
 
     def stats(self) -> dict:
         """See L{IMediaRelay.stats}."""

@@ -162,7 +162,8 @@ def test_dialCodesAndCallSettings(pbx):
                "--external-uri", "sip:{number}@gw.example")[0] == 0
     assert json.loads(pbx("callsettings", "show", "--json")[1]) == {
         "externalCallUri": "sip:{number}@gw.example",
-        "timezone": "Europe/Paris", "sipDigestAlgorithms": "MD5"}
+        "timezone": "Europe/Paris", "sipDigestAlgorithms": "MD5",
+        "recordingFormat": "mixed", "parkSlots": "701-709", "parkTimeout": 120}
     code, out, err = pbx("callsettings", "set", "--timezone", "Mars/Base")
     assert code == 1 and "--timezone" in err
     assert pbx("callsettings", "set")[0] == 1

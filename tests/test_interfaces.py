@@ -19,9 +19,8 @@ from zope.interface.verify import verifyObject
 
 import tpbx
 from tpbx import interfaces
-from tpbx.config import PortRange
+from tests.media.support import makeRelay
 from tpbx.events import LogEventSink, MemoryEventSink
-from tpbx.media.relay import RTPRelay
 from tpbx.interfaces import (
     IMediaEndpoint, IMediaRelay, IRelaySession,
     IAccessGuard, IConfigStore, IDirectory, IEventSink, ILocationService,
@@ -62,8 +61,7 @@ def _core(tmp_path):
 
 
 def _relay():
-    return RTPRelay(MemoryUDPReactor(), "127.0.0.1", PortRange(40000, 40009),
-                    PortRange(40000, 40009))
+    return makeRelay()[2]
 
 
 def _store(tmp_path):

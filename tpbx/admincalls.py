@@ -35,6 +35,9 @@ OPTION_OF = {
     "caller": "--caller", "delay": "--delay", "extension": "EXT",
     "weekday": "DAYS", "open": "HOURS", "close": "HOURS", "date": "DATE",
     "externalCallUri": "--external-uri", "timezone": "--timezone",
+    "sipDigestAlgorithms": "--digest-algorithms",
+    "recordingFormat": "--recording-format", "parkSlots": "--park-slots",
+    "parkTimeout": "--park-timeout",
     "limit": "--limit", "offset": "--offset",
 }
 """Store field names -> the option a CLI user typed, for error lines."""
@@ -396,20 +399,34 @@ def _dialCodesSet(store, args) -> int:
     return 0
 
 
+# The options of C{callsettings set}: (setting, option, metavar, help).
+_CALL_SETTING_OPTIONS = (
+    ("timezone", "--timezone", "ZONE", "IANA time zone of office hours and "
+     "CDR times (default UTC)"),
+    ("externalCallUri", "--external-uri", "URI", "where calls to external "
+     "numbers go, e.g. 'sip:{number}@gateway.example:5060' ('' for none)"),
+    ("sipDigestAlgorithms", "--digest-algorithms", "LIST", "digest challenges "
+     "offered to phones, in order, e.g. 'SHA-256,MD5' (default MD5; read at "
+     "server start)"),
+    ("recordingFormat", "--recording-format", "FORMAT", "mixed (both parties "
+     "in one channel, the default) or stereo (caller left, callee right); "
+     "applies to recordings started from then on"),
+    ("parkSlots", "--park-slots", "LIST", "park slots: numbers and ranges, "
+     "e.g. '701-705,710' (default 701-709, at most 100)"),
+    ("parkTimeout", "--park-timeout", "SECONDS", "seconds a call stays parked "
+     "before the parker is rung back, 10 to 3600 (default 120)"),
+)
+
+
 def _addCallSettings(commands, common, wrap) -> None:
-    verbs = _verbs(commands, "callsettings", "time zone, external calls, digest")
+    verbs = _verbs(commands, "callsettings",
+                   "time zone, external calls, digest, recording, park")
     _verb(verbs, common, wrap, "show", _callSettingsShow, "show them",
           json_=True)
     change = _verb(verbs, common, wrap, "set", _callSettingsSet,
                    "change them")
-    change.add_argument("--timezone", metavar="ZONE", help="IANA time zone "
-                        "of office hours and CDR times (default UTC)")
-    change.add_argument("--external-uri", metavar="URI", help="where calls "
-                        "to external numbers go, e.g. "
-                        "'sip:{number}@gateway.example:5060' ('' for none)")
-    change.add_argument("--digest-algorithms", metavar="LIST", help="digest "
-                        "challenges offered to phones, in order, e.g. "
-                        "'SHA-256,MD5' (default MD5; read at server start)")
+    for name, option, metavar, text in _CALL_SETTING_OPTIONS:
+        change.add_argument(option, dest=name, metavar=metavar, help=text)
 
 
 def _callSettingsShow(store, args) -> int:
@@ -418,18 +435,16 @@ def _callSettingsShow(store, args) -> int:
         _json(values)
         return 0
     for name, value in values.items():
-        _out(f"{name:<15} {value}")
+        _out(f"{name:<20} {value}")
     return 0
 
 
 def _callSettingsSet(store, args) -> int:
-    fields = {name: value for name, value in [
-        ("timezone", args.timezone), ("externalCallUri", args.external_uri),
-        ("sipDigestAlgorithms", args.digest_algorithms)]
-        if value is not None}
+    fields = {name: getattr(args, name) for name, *_ in _CALL_SETTING_OPTIONS
+              if getattr(args, name) is not None}
     if not fields:
-        raise ValidationError("timezone", "nothing to change: give "
-                              "--timezone, --external-uri or --digest-algorithms")
+        raise ValidationError("timezone", "nothing to change: give " + ", ".join(
+            option for _, option, *_ in _CALL_SETTING_OPTIONS))
     store.setCallSettings(fields)
     _out("call settings updated")
     return 0

@@ -26,7 +26,7 @@ from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, LogEventSink
 from tpbx.interfaces import IEventSink
 from tpbx.model import AccessEntry
 from tpbx.media.player import MusicOnHold
-from tpbx.media.recorder import CallRecorder
+from tpbx.media.recorder import RecorderFactory
 from tpbx.media.relay import RTPRelay
 from tpbx.pbx.auth import DigestAuthenticator
 from tpbx.pbx.callrecord import callDetails
@@ -191,11 +191,16 @@ class PBXService(MultiService):
         calls = CallManager(self._reactor, self.engine, self.location, self.directory,
                             dialPlan, self.relay, self.listeners.localHostPort,
                             music=MusicOnHold.load(), cdr=self._recordCall,
-                            recordingsDir=os.path.join(config.dataDir, "recordings"),
-                            recorderFactory=CallRecorder)
+                            recordingsDir=self._recordingsDir(),
+                            recorderFactory=RecorderFactory(self.directory,
+                                                            self._reactor.callInThread))
         dialPlan.steps = featureSteps(self.directory, advertised, self._setStatus,
                                       isBusy=calls.isBusy)
         return calls
+
+    def _recordingsDir(self) -> str:
+        """Where the recorder writes and the API lists call recordings (E5)."""
+        return os.path.join(self.config.dataDir, "recordings")
 
     def _setStatus(self, number: str, status: str) -> None:
         """A DND dial code: store the status and see it at once."""
@@ -242,8 +247,8 @@ class PBXService(MultiService):
             return username == "admin" and verifyAdminPassword(store, password)
 
         status = PBXStatus(self.location, self._reactor, calls=self.calls, relay=self.relay)
-        api = ApiApp(store, status, checkPassword,
-                     self._reactor, self.guard)
+        api = ApiApp(store, status, checkPassword, self._reactor, self.guard,
+                     recordingsDir=self._recordingsDir())
         site = makeSite(api.resource(), self._reactor, self.config.serverHeader)
         return internet.TCPServer(self.config.webPort, site,
                                   interface=self.config.bindHost, reactor=self._reactor)

@@ -522,6 +522,36 @@ class TpbxProcess:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read().decode("utf-8"))
 
+    def apiRequest(self, method, path, body=None, timeout=10.0):
+        """
+        Send C{method} to C{/api/v1/...} with admin credentials and an
+        optional JSON C{body} (writes: PATCH, PUT, POST, DELETE).
+
+        @return: the decoded JSON answer, or C{None} for an empty one (204).
+        @raise urllib.error.HTTPError: on a 4xx/5xx answer.
+        """
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request("http://%s:%d%s" % (self.host, self.webPort, path),
+                                     data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", self._basic())
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+        return json.loads(raw.decode("utf-8")) if raw else None
+
+    def apiBytes(self, path, timeout=10.0):
+        """@return: the raw body of C{GET path} (a recording's WAV)."""
+        req = urllib.request.Request("http://%s:%d%s" % (self.host, self.webPort, path))
+        req.add_header("Authorization", self._basic())
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.read()
+
+    def _basic(self):
+        """@return: the C{Authorization} value for the admin user."""
+        token = base64.b64encode(("admin:%s" % self.adminPassword).encode()).decode()
+        return "Basic " + token
+
     def registrations(self):
         """@return: the items of C{GET /api/v1/registrations}."""
         return registrationItems(self.api("/api/v1/registrations"))

@@ -162,7 +162,7 @@ def test_optionsToServerAnswersCapabilities(stack):
     assert response.status == 200
     assert response.headers.get("Allow") == ALLOW
     assert response.headers.get("Accept") == "application/sdp"
-    assert response.headers.get("Supported") == "path"
+    assert response.headers.get("Supported") == "path, replaces"
     assert response.headers.get("Server") == "tpbx"
     assert "tag=" in response.headers.get("To")
 

@@ -254,18 +254,24 @@ def test_dialCodes(store):
     assert (swapped["dndOn"], swapped["dndOff"]) == ("*79", "*78")
 
 
+PARK_AND_RECORDING_DEFAULTS = {"recordingFormat": "mixed", "parkSlots": "701-709",
+                               "parkTimeout": 120}
+
+
 def test_callSettings(store):
     """
     The external call URI, time zone and digest algorithms have defaults,
     are validated and stored.
     """
     assert store.getCallSettings() == {"externalCallUri": "",
-                                       "timezone": "UTC", "sipDigestAlgorithms": "MD5"}
+                                       "timezone": "UTC", "sipDigestAlgorithms": "MD5",
+                                       **PARK_AND_RECORDING_DEFAULTS}
     assert store.setCallSettings({
         "timezone": "Europe/Paris", "sipDigestAlgorithms": "sha-256, MD5",
         "externalCallUri": "sip:{number}@gw.example:5060"}) == {
             "externalCallUri": "sip:{number}@gw.example:5060",
-            "timezone": "Europe/Paris", "sipDigestAlgorithms": "SHA-256,MD5"}
+            "timezone": "Europe/Paris", "sipDigestAlgorithms": "SHA-256,MD5",
+            **PARK_AND_RECORDING_DEFAULTS}
     for fields, field in [({"timezone": "Mars/Olympus"}, "timezone"),
                           ({"sipDigestAlgorithms": "MD5,MD5"}, "sipDigestAlgorithms"),
                           ({"sipDigestAlgorithms": "SHA-1"}, "sipDigestAlgorithms"),

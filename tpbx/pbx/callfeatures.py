@@ -88,9 +88,7 @@ class CallFeatures:
         if call.relay is None:
             self._manager.refuse(transaction, 503, "Pickup needs the media relay")
             return
-        picker = self._manager.callerLeg(request, transaction, caller.number)
-        if not call.pickUp(picker):
-            picker.respond(request, 488, reason="Cannot pick up this call")
+        self._manager.pickUpCall(call, request, transaction, caller.number)
 
     def _record(self, argument, request, transaction, caller) -> None:
         call = self._manager.activeCall(caller.number)

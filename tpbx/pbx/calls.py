@@ -10,6 +10,10 @@ found by its Call-ID and To tag (the tag we gave: our To tag for a caller
 leg, our From tag for a callee leg); a CANCEL by the INVITE transaction it
 matches; a response by its client transaction, or -- a retransmitted 2xx
 that outlived its transaction -- by Call-ID and From tag.
+
+What a new INVITE starts: a L{Call}; a L{Page} when the dial plan names
+a paging group (L{tpbx.pbx.paging}); with a Replaces header, no new
+call at all but a pickup or a replaced party (L{tpbx.pbx.replaces}).
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from tpbx.media.relay import PortsExhausted
 from tpbx.pbx.call import Call
 from tpbx.pbx.callrecord import CallRecord
 from tpbx.pbx.callfeatures import CallFeatures
+from tpbx.pbx.callmedia import needsRelay
+from tpbx.pbx.features.ringgroup import PagingTargets
 from tpbx.pbx.leg import SDP, Leg
+from tpbx.pbx.paging import startPage
+from tpbx.pbx.replaces import replaceDialog
 from tpbx.pbx.routing import Reject, RouteContext, dialledNumber
 from tpbx.pbx.scheduler import Scheduler
 from tpbx.sip.address import parseNameAddr
@@ -73,6 +81,7 @@ def _tag(value: str | None) -> str | None:
 class CallManager:
     """
     @ivar calls: the live L{Call}s.
+    @ivar pages: the live L{tpbx.pbx.paging.Page}s.
     @ivar legs: C{(callId, ourTag) -> Leg} for every live leg.
     """
 
@@ -105,6 +114,7 @@ class CallManager:
         self._cdr = cdr
         self.settings = settings
         self.calls: set[Call] = set()
+        self.pages: set = set()
         self.legs: dict[tuple[str, str], Leg] = {}
         self._clientTransactions: dict = {}
         self._inviteTransactions: dict = {}
@@ -115,7 +125,7 @@ class CallManager:
 
     def counts(self) -> dict:
         """@return: live calls, legs, transactions and timers."""
-        return {"calls": len(self.calls), "legs": len(self.legs),
+        return {"calls": len(self.calls) + len(self.pages), "legs": len(self.legs),
                 "transactions": len(self._clientTransactions) + len(self._inviteTransactions),
                 "timers": len(self._timers.pending)}
 
@@ -127,8 +137,12 @@ class CallManager:
     def invite(self, request, transaction, caller) -> None:
         """
         A new INVITE from the authenticated extension C{caller}: route it
-        and ring the destinations, or refuse it.
+        and ring the destinations, or refuse it.  With Replaces (RFC
+        3891) it joins an existing dialog instead.
         """
+        if request.headers.get("Replaces") is not None:
+            replaceDialog(self, request, transaction, caller)
+            return
         dialled = dialledNumber(parseURI(request.uri).user)
         decision = self._dialPlan.route(RouteContext(dialled, caller, self.now()))
         if isinstance(decision, Reject):
@@ -143,19 +157,52 @@ class CallManager:
         except ProtocolError as e:
             self._refuse(transaction, e.statusHint, e.reason)
             return
-        try:
-            relay = self._relay.allocate(request.callId) if self._relay is not None else None
-        except PortsExhausted:
-            self._refuse(transaction, 503, "No media ports free")
-            return
+        relay = None
+        if self._relay is not None and (isinstance(decision, PagingTargets)
+                                        or needsRelay(self._directory, caller, decision)):
+            relay = self.allocateRelay(request.callId)
+            if relay is None:
+                self._refuse(transaction, 503, "No media ports free")
+                return
         a = self._legA(request, transaction, transaction.peer)
         record = CallRecord(request.callId, caller.number, dialled, dialled, self.now())
-        call = Call(self, a, relay, self.settings.codecs, record)
-        if relay is not None:
-            relay.onInactive = lambda session: call.hangupAll("pbx")
-        self.calls.add(call)
+        call = self._newCall(a, relay, record, decision)
         a.perform(a.session.start(self.now()))
         call.ring(decision)
+
+    def startCall(self, a, relay, record, targets) -> None:
+        """
+        Ring C{targets} for the started caller leg C{a} in a new call (or
+        page): how a page nobody answered goes on to its no-answer
+        destination.
+        """
+        self._newCall(a, relay, record, targets).ring(targets)
+
+    def _newCall(self, a, relay, record, targets):
+        """
+        @return: a L{tpbx.pbx.paging.Page} for C{a} when C{targets} are a
+            paging group's and the caller can be paged, else a L{Call}.
+        """
+        call = None
+        if isinstance(targets, PagingTargets):
+            call = startPage(self, a, relay, self.settings.codecs, record)
+        if call is not None:
+            self.pages.add(call)
+        else:
+            call = Call(self, a, relay, self.settings.codecs, record)
+            self.calls.add(call)
+        if relay is not None:
+            relay.onInactive = lambda session: call.hangupAll("pbx")
+        return call
+
+    def allocateRelay(self, callId: str):
+        """@return: a relay session for C{callId}, or L{None} when no
+        ports are free."""
+        try:
+            return self._relay.allocate(callId)
+        except PortsExhausted:
+            self._log.warn("no media ports free for {callId}", callId=callId)
+            return None
 
     def legsFor(self, call, targets) -> list:
         """
@@ -179,8 +226,9 @@ class CallManager:
     # Finding calls (features, call waiting)
 
     def isBusy(self, number: str) -> bool:
-        """Whether extension C{number} is talking in a call now."""
-        return any(call.involves(number) for call in self.calls)
+        """Whether extension C{number} is talking in a call or page now."""
+        return (any(call.involves(number) for call in self.calls)
+                or any(page.involves(number) for page in self.pages))
 
     def activeCall(self, number: str):
         """The answered call extension C{number} talks in, or L{None}."""
@@ -203,12 +251,16 @@ class CallManager:
         """
         The leg of the dialog a phone names by C{callId} and its two tags
         (a Replaces header, RFC 3891 sec. 3): one tag is ours, the other
-        the phone's, in either order.
+        the phone's, in either order; any early dialog of a forked B leg
+        counts.
         """
         for ours, theirs in ((toTag, fromTag), (fromTag, toTag)):
             leg = self.legs.get((callId, ours))
-            dialog = leg.session.dialog if leg is not None else None
-            if dialog is not None and dialog.remoteTag == theirs:
+            if leg is None:
+                continue
+            dialog = leg.session.dialog
+            if (dialog is not None and dialog.remoteTag == theirs) or (
+                    theirs in leg.session.earlyDialogs):
                 return leg
         return None
 
@@ -218,6 +270,21 @@ class CallManager:
         leg.target = number
         leg.perform(leg.session.start(self.now()))
         return leg
+
+    def pickUpCall(self, call, request, transaction, number: str) -> None:
+        """
+        Connect the INVITE C{request} of extension C{number} to the
+        ringing C{call} instead of its ringing phones (directed pickup,
+        pickup by Replaces); 488 when the call cannot be picked up.
+        """
+        picker = self.callerLeg(request, transaction, number)
+        if not call.pickUp(picker):
+            picker.respond(request, 488, reason="Cannot pick up this call")
+            self._forget(picker)
+
+    def dropLeg(self, leg) -> None:
+        """Forget B leg C{leg}, made by L{legsFor} but never started."""
+        self._forget(leg)
 
     def ringTimer(self, call, ringTime) -> None:
         """(Re)start the ring timeout of C{call} (a L{Call} or anything
@@ -381,16 +448,32 @@ class CallManager:
     def callEnded(self, call) -> None:
         """Release everything the call held and write its record."""
         self.calls.discard(call)
+        self._release(call, [call.a] + call.forks, [call.relay], call.record)
+
+    def pageEnded(self, page) -> None:
+        """Release everything the page held (every member's relay
+        session too) and write its record, unless it handed the caller
+        to a call (L{tpbx.pbx.paging.Page.a} is then L{None})."""
+        self.pages.discard(page)
+        owned = page.a is not None
+        self._release(page, ([page.a] if owned else []) + page.forks,
+                      [page.relay] + list(page.sessions.values()),
+                      page.record if owned else None)
+
+    def _release(self, call, legs, relays, record) -> None:
         self._timers.set(("ring", call), None)
-        for leg in [call.a] + call.forks:
+        for leg in legs:
             self._forget(leg)
-        if call.relay is not None:
-            self._relay.release(call.relay)
+        for relay in relays:
+            if relay is not None:
+                self._relay.release(relay)
+        if record is None:
+            return
         if self._cdr is not None:
-            self._cdr(call.record)
+            self._cdr(record)
         self._log.info("call {caller} -> {dialled} ended: {disposition}",
-                       caller=call.record.caller, dialled=call.record.dialled,
-                       disposition=call.record.disposition)
+                       caller=record.caller, dialled=record.dialled,
+                       disposition=record.disposition)
 
     @staticmethod
     def _remember(table: dict, key, leg) -> None:
@@ -408,7 +491,7 @@ class CallManager:
 
     def stop(self) -> None:
         """Hang up every call (service shutdown) and stop the timers."""
-        for call in list(self.calls):
+        for call in list(self.calls) + list(self.pages):
             call.hangupAll("pbx")
         self._timers.stop()
 

@@ -59,7 +59,7 @@ class CoreSettings:
     serverHeader: str = "tpbx"
     allow: tuple = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
                     "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK")
-    supported: tuple = ("path",)
+    supported: tuple = ("path", "replaces")
     accept: tuple = ("application/sdp",)
 
 

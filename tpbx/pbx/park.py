@@ -25,10 +25,15 @@ numbers and ranges (C{"701-705,710"}).  They are only ever dialled after
 the unpark code, so they never clash with extensions.  The C{parkTimeout}
 setting (seconds, default 120) bounds a stay: then the parker's
 extension is rung back with the parked party (a transfer without REFER),
-and if that fails too the parked party is hung up.
+and if that fails too the parked party is hung up.  Both are validated
+when written (L{tpbx.store.callvalidation}: at most 100 slots, 10 to
+3600 s); both are read at each park, and a bad stored value (written
+before validation existed, or by hand) is logged and the default used.
 """
 
 from __future__ import annotations
+
+import math
 
 from twisted.logger import Logger
 
@@ -98,11 +103,18 @@ class ParkingLot:
             return parseSlots(DEFAULT_SLOTS)
 
     def timeout(self) -> float:
-        """Seconds a call stays parked before the parker is rung back."""
+        """Seconds a call stays parked before the parker is rung back (the
+        default when the setting is not a positive number)."""
+        value = self._directory.setting("parkTimeout", DEFAULT_TIMEOUT)
         try:
-            return float(self._directory.setting("parkTimeout", DEFAULT_TIMEOUT))
+            seconds = float(value)
         except (TypeError, ValueError):
+            seconds = math.nan
+        if not 0 < seconds < math.inf:
+            _log.warn("parkTimeout {value!r} ignored: not a positive number of seconds",
+                      value=value)
             return DEFAULT_TIMEOUT
+        return seconds
 
     def park(self, call, leg, wanted: str = "") -> str:
         """

@@ -46,7 +46,10 @@ DIAL_CODES_SETTING = "dialCodes"
 EXTERNAL_URI_SETTING = "externalCallUri"
 _CALL_SETTING_DEFAULTS = {EXTERNAL_URI_SETTING: "",
                           TIMEZONE_SETTING: DEFAULT_TIMEZONE,
-                          "sipDigestAlgorithms": "MD5"}
+                          "sipDigestAlgorithms": "MD5",
+                          "recordingFormat": "mixed",
+                          "parkSlots": "701-709",
+                          "parkTimeout": 120}
 
 
 class CallConfigRepository:
@@ -243,7 +246,8 @@ class CallConfigRepository:
 
     def getCallSettings(self) -> dict:
         """
-        @return: C{externalCallUri} (C{""}: none) and C{timezone}.
+        @return: every call setting (L{cleanCallSettings}), defaults
+            filled in.
         """
         with reading(self.engine) as connection:
             return {name: _setting(connection, name, default)

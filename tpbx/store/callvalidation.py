@@ -18,6 +18,7 @@ from typing import Collection, Iterable
 from zoneinfo import ZoneInfo, available_timezones
 
 from tpbx.errors import ValidationError
+from tpbx.media.recorder import MODES
 from tpbx.model import ForwardingRule
 from tpbx.store.officehours import Holiday, OfficeInterval, minutesOf
 from tpbx.store.validation import checkNumber, checkStatus, cleanText
@@ -27,7 +28,8 @@ __all__ = [
     "DIAL_CODE_DEFAULTS", "CALL_SETTINGS", "Numbers", "checkDestination",
     "cleanRingGroup", "cleanForwardingRule", "cleanIntervals",
     "cleanHoliday", "checkTime", "effectiveDialCodes", "cleanDialCodes",
-    "cleanCallSettings", "checkLimit",
+    "cleanCallSettings", "checkLimit", "RECORDING_FORMATS", "PARK_SLOTS_MAX",
+    "PARK_TIMEOUT",
 ]
 
 STRATEGIES = ("hunt", "ringall", "paging")
@@ -58,8 +60,10 @@ DIAL_CODE_DEFAULTS = {
 """Feature dial codes (SPEC E6) and their defaults; the C{dialCodes}
 setting stores the whole map."""
 
-CALL_SETTINGS = ("externalCallUri", "timezone", "sipDigestAlgorithms")
-"""Settings the call features read, besides the dial codes."""
+RECORDING_FORMATS = MODES
+PARK_SLOTS_MAX = 100
+PARK_TIMEOUT = range(10, 3601)
+_SLOT_DIGITS = range(1, 9)
 
 
 class Numbers:
@@ -317,8 +321,10 @@ def cleanDialCodes(changes: dict, current: dict) -> dict:
 def cleanCallSettings(fields: dict) -> dict:
     """
     Validate the call settings: C{externalCallUri} (a C{sip:}/C{sips:}
-    URI template containing C{{number}}, or empty for none) and
-    C{timezone} (an IANA name).
+    URI template containing C{{number}}, or empty for none), C{timezone}
+    (an IANA name), C{sipDigestAlgorithms}, C{recordingFormat}
+    (L{RECORDING_FORMATS}), C{parkSlots} (L{_cleanParkSlots}) and
+    C{parkTimeout} (seconds, L{PARK_TIMEOUT}).
 
     @raise ValidationError: naming the setting.
     """
@@ -327,18 +333,51 @@ def cleanCallSettings(fields: dict) -> dict:
         if name not in CALL_SETTINGS:
             raise ValidationError(name, "unknown setting (known: "
                                   + ", ".join(CALL_SETTINGS) + ")")
-        value = cleanText(name, value, 255)
-        if name == "externalCallUri" and value and not (
-                value.startswith(("sip:", "sips:")) and "{number}" in value
-                and " " not in value):
-            raise ValidationError(name, "must be a sip: or sips: URI "
-                                  "containing {number}")
-        if name == "timezone":
-            _checkZone(value)
-        if name == "sipDigestAlgorithms":
-            value = _cleanAlgorithms(value)
-        clean[name] = value
+        clean[name] = _SETTING_CLEANERS[name](name, value)
     return clean
+
+
+def _cleanExternalUri(name: str, value) -> str:
+    value = cleanText(name, value, 255)
+    if value and not (value.startswith(("sip:", "sips:"))
+                      and "{number}" in value and " " not in value):
+        raise ValidationError(name, "must be a sip: or sips: URI "
+                              "containing {number}")
+    return value
+
+
+def _cleanZone(name: str, value) -> str:
+    value = cleanText(name, value, 255)
+    _checkZone(value)
+    return value
+
+
+def _cleanParkSlots(name: str, value) -> str:
+    """
+    Park slots (SPEC E6): numbers and C{FIRST-LAST} ranges of 1 to 8
+    digits, comma-separated, none listed twice, at most
+    L{PARK_SLOTS_MAX} in all.
+
+    @return: the list without spaces (C{"701-705,710"}).
+    """
+    parts = [part.strip() for part in cleanText(name, value, 255).split(",")]
+    seen: set[str] = set()
+    for part in parts:
+        first, dash, last = part.partition("-")
+        if not all(n.isascii() and n.isdigit() and len(n) in _SLOT_DIGITS
+                   for n in ([first, last] if dash else [first])):
+            raise ValidationError(name, f"{part!r} is not a slot number or "
+                                  "a range like 701-709")
+        low, high = int(first), int(last or first)
+        if high < low:
+            raise ValidationError(name, f"range {part} ends before it starts")
+        if len(seen) + high - low >= PARK_SLOTS_MAX:
+            raise ValidationError(name, f"more than {PARK_SLOTS_MAX} slots")
+        slots = {str(n).zfill(len(first)) for n in range(low, high + 1)}
+        if seen & slots:
+            raise ValidationError(name, f"slot {min(seen & slots)} is listed twice")
+        seen |= slots
+    return ",".join(parts)
 
 
 DIGEST_ALGORITHMS = ("MD5", "SHA-256", "SHA-512-256")
@@ -357,11 +396,28 @@ def _cleanAlgorithms(value: str) -> str:
     return ",".join(names)
 
 
+def _cleanAlgorithmsSetting(name: str, value) -> str:
+    return _cleanAlgorithms(cleanText(name, value, 255))
+
+
 def _checkZone(name: str) -> None:
     if name not in available_timezones():
         raise ValidationError("timezone", "is not a known IANA time zone "
                               "(like Europe/Paris or UTC)")
     ZoneInfo(name)
+
+
+_SETTING_CLEANERS = {
+    "externalCallUri": _cleanExternalUri,
+    "timezone": _cleanZone,
+    "sipDigestAlgorithms": _cleanAlgorithmsSetting,
+    "recordingFormat": lambda name, value: _choice(name, value, RECORDING_FORMATS),
+    "parkSlots": _cleanParkSlots,
+    "parkTimeout": lambda name, value: _integer(name, value, PARK_TIMEOUT),
+}
+
+CALL_SETTINGS = tuple(_SETTING_CLEANERS)
+"""Settings the call features read, besides the dial codes."""
 
 
 def checkLimit(field: str, value, allowed: range) -> int:

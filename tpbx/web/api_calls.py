@@ -41,7 +41,11 @@ RULE_SCHEMA = {
 
 _HOURS_SCHEMA = {"timezone": "string", "intervals": "array"}
 _HOLIDAY_SCHEMA = {"date": "string", "name": "string"}
-_CALL_SETTINGS_SCHEMA = {"externalCallUri": "string", "timezone": "string"}
+_CALL_SETTINGS_SCHEMA = {
+    "externalCallUri": "string", "timezone": "string",
+    "sipDigestAlgorithms": "string", "recordingFormat": "string",
+    "parkSlots": "string", "parkTimeout": "number",
+}
 
 
 def checkBody(body: dict, schema: dict, required=()) -> None:
@@ -244,12 +248,15 @@ def setDialCodes(self, request: IRequest) -> bytes:
 
 
 def getCallSettings(self, request: IRequest) -> bytes:
-    """C{externalCallUri} and C{timezone}."""
+    """Every call setting (L{_CALL_SETTINGS_SCHEMA}), defaults filled in."""
     return writeJSON(request, 200, self._config.getCallSettings())
 
 
 def setCallSettings(self, request: IRequest) -> bytes:
-    """Change the call settings given."""
+    """
+    Change the call settings given; the others stay.  A bad value is a
+    400 naming the field (the store's rules).
+    """
     body = readJSONObject(request)
     checkFields(body, _CALL_SETTINGS_SCHEMA)
     return writeJSON(request, 200, self._config.setCallSettings(body))

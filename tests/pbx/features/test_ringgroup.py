@@ -9,8 +9,8 @@ from zope.interface.verify import verifyObject
 from tests.pbx.features.fakes import FeatureDirectory, context, extensions, follow, numbers
 from tpbx.model import Extension, ForwardingRule, RingGroup
 from tpbx.pbx.features.plan import featureSteps
-from tpbx.pbx.features.ringgroup import RingGroupStep, autoAnswerHeaders
-from tpbx.pbx.routing import CONTINUE, IRouteStep, Reject
+from tpbx.pbx.features.ringgroup import PagingTargets, RingGroupStep, autoAnswerHeaders
+from tpbx.pbx.routing import CONTINUE, IRouteStep, Reject, Targets
 
 HOST = "pbx.example"
 MEMBERS = ("101", "102", "103")
@@ -76,9 +76,14 @@ def test_ringAll():
 
 
 def test_paging():
-    """Paging rings every member with the auto-answer headers."""
+    """Paging rings every member with the auto-answer headers, as
+    L{PagingTargets} (a one-way page keeping every answer); ring-all and
+    hunt stay plain L{Targets}."""
     directory, step = setup(group("paging", noAnswer="end"))
     result = step.route(context("600"))
+    assert type(result) is PagingTargets and isinstance(result, Targets)
+    assert type(setup(group("ringall"))[1].route(context("600"))) is Targets
+    assert type(setup(group("hunt"))[1].route(context("600"))) is Targets
     assert numbers(result) == list(MEMBERS)
     assert all(d.headers == autoAnswerHeaders(HOST) for d in result.destinations)
     assert result.onFailure("no-answer") == Reject(480)

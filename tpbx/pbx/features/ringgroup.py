@@ -10,7 +10,8 @@ A ring group is a virtual number.  Its strategy decides how members ring:
     unregistered member costs no ring time: the call reports
     C{not-registered} at once and the chained C{onFailure} moves on);
   - C{ringall}: every member at once for C{ringTime};
-  - C{paging}: every member at once with auto-answer headers.
+  - C{paging}: every member at once with auto-answer headers; every
+    member that answers hears the caller (one-way), see below.
 
 When nobody answers, the group's C{noAnswer} destination spec applies
 (L{tpbx.pbx.features.destinations}).  Members in DND, members already on
@@ -37,12 +38,16 @@ phones that do not know it:
     method.  Sent without C{Require: answermode}, so a phone that does
     not support it rings normally instead of refusing (sec. 7.3).
 
-Paging is one-way (the PBX should offer C{sendonly} to the paged phones);
-that, and one page reaching every member rather than the first to
-answer, belong to the call (L{tpbx.pbx.call}), not to routing.
+A paging group's result is a L{PagingTargets}: the call manager turns it
+into a one-way page that keeps every member that answers
+(L{tpbx.pbx.paging}) rather than a call the first answer wins.  Reached
+any other way (a forward or a transfer to the group's number) it rings
+as a ring-all group with the auto-answer headers.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -50,9 +55,19 @@ from zope.interface import implementer
 from tpbx.pbx.features.destinations import resolveDestination
 from tpbx.pbx.routing import CONTINUE, Destination, IRouteStep, Reject, RouteContext, Targets
 
-__all__ = ["RingGroupStep", "autoAnswerHeaders"]
+__all__ = ["PagingTargets", "RingGroupStep", "autoAnswerHeaders"]
 
 _log = Logger()
+
+
+@dataclass(frozen=True, slots=True)
+class PagingTargets(Targets):
+    """
+    The members of a paging group (SPEC E4): ring them all with the
+    auto-answer headers and keep every one that answers, hearing the
+    caller one-way (L{tpbx.pbx.paging.Page}).  Anything that only knows
+    L{Targets} rings them as a ring-all group.
+    """
 
 
 def autoAnswerHeaders(pbxHost: str) -> tuple:
@@ -151,9 +166,9 @@ class RingGroupStep:
                        ringTime=self._ringTime(group),
                        onFailure=lambda outcome: self._hunt(group, members, noAnswer, index + 1))
 
-    def _ringAll(self, group, members, noAnswer, headers: tuple = ()):
-        return Targets(tuple(Destination("extension", number, headers) for number in members),
-                       ringTime=self._ringTime(group), onFailure=noAnswer)
+    def _ringAll(self, group, members, noAnswer, headers: tuple = (), kind=Targets):
+        return kind(tuple(Destination("extension", number, headers) for number in members),
+                    ringTime=self._ringTime(group), onFailure=noAnswer)
 
     def _paging(self, group, members, noAnswer):
-        return self._ringAll(group, members, noAnswer, self._headers)
+        return self._ringAll(group, members, noAnswer, self._headers, PagingTargets)

@@ -1,0 +1,55 @@
+# -*- test-case-name: tests.e2e.test_bench_lib -*-
+"""
+Stepping the offered rate up until the first step a server cannot keep.
+
+Why shared: every benchmark asks "what is the highest rate this server
+sustains?" the same way: SIPp at a rising C{-r}, each step judged by the
+same three limits (L{stepPassed}), and the series ends at the first failing
+step so that an overloaded server is not pushed further.  The list of rates
+bounds the run.
+"""
+
+import time
+
+__all__ = ["MAX_FAILED", "MAX_RETRANSMITTED", "MIN_COMPLETED", "stepPassed", "stepUntilFailure"]
+
+#: A step fails when this share of its calls (or more) failed...
+MAX_FAILED = 0.01
+#: ...or SIPp retransmitted this share of its requests (a server that
+#: answers late is not keeping up, even if the calls end up succeeding)...
+MAX_RETRANSMITTED = 0.01
+#: ...or less than this share of the asked rate was completed.
+MIN_COMPLETED = 0.9
+
+
+def stepPassed(failRatio, retransRatio, achieved, rate):
+    """
+    @param failRatio: failed calls / calls.
+    @param retransRatio: retransmissions / requests the benchmark counts.
+    @param achieved: completed calls per second.
+    @param rate: the asked calls per second.
+    @return: whether the server kept up with this step.
+    """
+    return failRatio < MAX_FAILED and retransRatio < MAX_RETRANSMITTED and \
+        achieved >= MIN_COMPLETED * rate
+
+
+def stepUntilFailure(rates, measureStep, describe, log, pause):
+    """
+    Measure one step per rate until a step fails.
+
+    @param measureStep: rate -> step result with C{.passed}.
+    @param describe: step result -> one progress line for C{log}.
+    @param pause: seconds to let the server settle between steps.
+    @return: (every step result, the last passing one or C{None}).
+    """
+    results, best = [], None
+    for rate in rates:
+        step = measureStep(rate)
+        results.append(step)
+        log(describe(step))
+        if not step.passed:
+            break
+        best = step
+        time.sleep(pause)
+    return results, best

@@ -3,8 +3,11 @@
 SIP over UDP: what reaches the sink, what is answered, what is dropped.
 """
 
+import socket
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.internet import reactor
 from twisted.internet.task import Clock
 from zope.interface.verify import verifyObject
 
@@ -13,7 +16,7 @@ from tpbx.sip.message import Request, Response
 from tpbx.sip.parser import parseMessage
 from tpbx.sip.peer import Peer
 from tpbx.testing import FakeAccessGuard, FakeMessageSink, MemoryDatagramTransport
-from tpbx.transport.udp import SIPDatagramProtocol
+from tpbx.transport.udp import RECEIVE_BUFFER, SIPDatagramProtocol
 
 from .support import SOURCE, ack, loggedFailures, makeProtocol, options, response
 
@@ -246,3 +249,23 @@ def test_sendBeforeListeningReported():
     peer = Peer("udp", "10.0.0.9", 5080)
     protocol.send(parseMessage(options()), peer)
     assert sink.errors == [(peer, "UDP transport not listening")]
+
+
+def test_receiveBufferGrown():
+    """
+    On a real socket the protocol asks the kernel for a large receive
+    buffer, so bursts of requests are queued rather than dropped.
+    """
+    before = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    default = before.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    before.close()
+    port = reactor.listenUDP(0, SIPDatagramProtocol(FakeMessageSink(), Clock()),
+                             interface="127.0.0.1")
+    try:
+        granted = port.socket.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    finally:
+        port.stopListening()
+    with open("/proc/sys/net/core/rmem_max") as f:
+        limit = int(f.read())
+    assert granted > default or limit <= default // 2
+    assert granted <= 2 * max(RECEIVE_BUFFER, limit)

@@ -23,23 +23,18 @@ b2bua_simple (static next hop, no auth, no media relay) from its own venv.
     python3 bench/calls/run.py --servers tpbx --rates 300,400 --duration 10
 """
 
-import argparse
-import datetime
-import os
-import shlex
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
+sys.path.insert(0, str(REPO))
 
-from bench.register.run import versions, writeDoc  # noqa: E402
-from sippy_peer import SippyB2bua, ensureSippy  # noqa: E402
+from bench.calls.sippy_peer import SippyB2bua, ensureSippy  # noqa: E402
+from bench.lib import options, perfdoc, ratesteps, runner  # noqa: E402
+from bench.lib.peerprocess import CLIENT_CPU, SERVER_CPU  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     cpuSeconds, freePort, makeExtensions, processTree, pssBytes, tpbxAvailable)
 from tests.e2e.sippcalls import (  # noqa: E402
@@ -48,22 +43,20 @@ from tests.e2e.sippcalls import (  # noqa: E402
 
 __all__ = ["StepResult", "MemoryResult", "main"]
 
-SERVER_CPU, CLIENT_CPU = 0, 1
-MARK_BEGIN, MARK_END = "<!-- bench/calls:begin -->", "<!-- bench/calls:end -->"
+#: Option -> (--quick default, full-run default).
+DEFAULTS = {
+    "rates": ("50,100", "50,100,150,200,250,300,400,500,600,800,1000,1200"),
+    "duration": (3, 15),
+    "held": (200, 2000),
+    "held_rate": (100, 100),
+}
 
 
-@dataclass
-class StepResult:
-    """One rate step: asked, completed, failures, CPU, verdict."""
-    rate: int
-    calls: int
-    ok: int
-    failRatio: float
+@dataclass(kw_only=True)
+class StepResult(ratesteps.RateStep):
+    """One rate step, with SIPp's retransmission count and mean setup time."""
     retrans: int
     setupMs: float
-    achieved: float
-    serverCpu: float
-    passed: bool
 
 
 @dataclass
@@ -135,11 +128,9 @@ class Bench:
 
     def step(self, rate):
         """
-        One rate step of C{args.duration} seconds.  It passes when fewer
-        than 1 % of the calls failed, SIPp retransmitted fewer than one
-        request per 100 calls (a server that answers late is not keeping
-        up, even if the calls end up succeeding), and the completed rate
-        is at least 90 % of the asked one.
+        One rate step of C{args.duration} seconds, judged by
+        L{bench.lib.ratesteps.stepPassed} with SIPp's retransmissions
+        counted per call.
         """
         calls = max(1, int(rate * self.args.duration))
         hold = self.args.hold
@@ -148,9 +139,9 @@ class Bench:
         failRatio = (calls - ok) / calls
         achieved = ok / max(wall - hold / 1000.0, 1e-3)
         retrans = res.stats.get("Retransmissions(C)", 0)
-        return StepResult(rate, calls, ok, failRatio, retrans,
-                          1000 * res.stats.get("ResponseTime1(C)", 0.0), achieved, cpu,
-                          failRatio < 0.01 and retrans < 0.01 * calls and achieved >= 0.9 * rate)
+        return StepResult(rate, calls, ok, failRatio, achieved, cpu,
+                          ratesteps.stepPassed(failRatio, retrans / calls, achieved, rate),
+                          retrans=retrans, setupMs=1000 * res.stats.get("ResponseTime1(C)", 0.0))
 
     def memory(self):
         """
@@ -173,25 +164,12 @@ class Bench:
         return MemoryResult(n, held, ok, (mid["pss"] - before) / n)
 
 
-def stepUp(bench, rates, log):
-    """
-    Step the rate up until a step fails.
-
-    @return: (L{StepResult}s, best passing one or L{None}).
-    """
-    results, best = [], None
-    for rate in rates:
-        s = bench.step(rate)
-        results.append(s)
-        log("  %-6s %5d/s: ok %6d/%-6d fail %5.2f%% retrans %6d setup %6.1f ms completed %7.1f/s "
-            "server CPU %5.1f s %s" % (bench.kind, s.rate, s.ok, s.calls, 100 * s.failRatio,
-                                       s.retrans, s.setupMs, s.achieved, s.serverCpu,
+def describeStep(kind, s):
+    """@return: the progress line of one rate step."""
+    return ("  %-6s %5d/s: ok %6d/%-6d fail %5.2f%% retrans %6d setup %6.1f ms completed %7.1f/s "
+            "server CPU %5.1f s %s" % (kind, s.rate, s.ok, s.calls, 100 * s.failRatio, s.retrans,
+                                       s.setupMs, s.achieved, s.serverCpu,
                                        "pass" if s.passed else "FAIL"))
-        if not s.passed:
-            break
-        best = s
-        time.sleep(2.0)
-    return results, best
 
 
 def benchServer(kind, args, workDir, log):
@@ -200,28 +178,23 @@ def benchServer(kind, args, workDir, log):
 
     @return: (steps, best, L{MemoryResult}).
     """
-    out = {}
-    for phase in ("rate", "memory"):
-        bench = Bench(kind, args, workDir / phase)
+    with runner.stoppedAfterwards(Bench(kind, args, workDir / "rate")) as bench:
         bench.start()
-        try:
-            if phase == "rate":
-                out["steps"], out["best"] = stepUp(bench, args.rates, log)
-            else:
-                out["memory"] = bench.memory()
-                m = out["memory"]
-                log("  %-6s held %s/%d calls: %.0f B per call (PSS), %d completed"
-                    % (kind, m.held, m.calls, m.bytesPerCall, m.ok))
-        finally:
-            bench.stop()
-    return out["steps"], out["best"], out["memory"]
+        steps, best = ratesteps.stepUntilFailure(
+            args.rates, bench.step, lambda s: describeStep(kind, s), log, pause=2.0)
+    with runner.stoppedAfterwards(Bench(kind, args, workDir / "memory")) as bench:
+        bench.start()
+        m = bench.memory()
+        log("  %-6s held %s/%d calls: %.0f B per call (PSS), %d completed"
+            % (kind, m.held, m.calls, m.bytesPerCall, m.ok))
+    return steps, best, m
 
 
 def tableRows(results):
     """@return: markdown table lines for C{{kind: (steps, best, memory)}}."""
-    rows = ["| server | call setups/s at <1% failed | setup time at that rate (ms) | "
-            "server CPU s per 1,000 calls | memory per held call (B, PSS) | calls held / completed |",
-            "|---|---|---|---|---|---|"]
+    rows = perfdoc.tableHead(
+        "server", "call setups/s at <1% failed", "setup time at that rate (ms)",
+        "server CPU s per 1,000 calls", "memory per held call (B, PSS)", "calls held / completed")
     for kind, (_, best, mem) in results.items():
         rows.append("| %s | %s | %s | %s | %.0f | %s / %d |" % (
             kind, ("%.0f (asked %d)" % (best.achieved, best.rate)) if best else "none passed",
@@ -242,21 +215,22 @@ def ratioLines(results):
             "- memory per held call tpbx/sippy: %s (aim for tpbx: at most 10 KB per call)" % memory]
 
 
+def summaryLines(results):
+    """@return: the results table and the ratios (printed, and in the document)."""
+    return tableRows(results) + [""] + ratioLines(results)
+
+
 def markdown(results, args, argv):
     """@return: the docs/PERFORMANCE.md section for this run."""
-    steps = ["", "Rate steps (%d s each, calls held %d ms):" % (args.duration, args.hold), "",
-             "| server | asked/s | completed/s | failed | retransmissions | setup ms | "
-             "server CPU s | result |", "|---|---|---|---|---|---|---|---|"]
+    caption = "Rate steps (%d s each, calls held %d ms):" % (args.duration, args.hold)
+    steps = ["", caption, ""] + perfdoc.tableHead(
+        "server", "asked/s", "completed/s", "failed", "retransmissions", "setup ms", "server CPU s",
+        "result")
     for kind, (rs, _, _) in results.items():
         steps += ["| %s | %d | %.0f | %.2f%% | %d | %.1f | %.1f | %s |" % (
             kind, s.rate, s.achieved, 100 * s.failRatio, s.retrans, s.setupMs, s.serverCpu,
             "pass" if s.passed else "fail") for s in rs]
-    command = " ".join(shlex.quote(a) for a in ["python3", "bench/calls/run.py"] + argv)
-    return "\n".join([
-        MARK_BEGIN, "## Call setups: SIPp UAC → B2BUA → SIPp UAS (bench/calls)", "",
-        "Produced by `%s` on %s." % (command, datetime.date.today().isoformat()),
-        "Machine: %s; load average at the end %.1f (compare only rows of one run)."
-        % ((versions(),) + os.getloadavg()[:1]), "",
+    method = (
         "One call: INVITE (SDP, no RTP sent) → [tpbx: 407 → ACK → INVITE with "
         "Proxy-Authorization] → 180 → 200 → ACK → hold → BYE → 200 "
         "(`tests/e2e/sipp/uac_auth_call.xml`, callee `tests/e2e/sipp/uas_answer.xml`, "
@@ -268,36 +242,26 @@ def markdown(results, args, argv):
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
         "the first failing step ends the series. Memory: %d calls held at once (started at "
         "%d/s), PSS of the server after minus before (after a 50-call warm-up), divided "
-        "by the calls." % (args.held, args.held_rate), ""]
-        + tableRows(results) + [""] + ratioLines(results) + steps + [MARK_END, ""])
+        "by the calls." % (args.held, args.held_rate))
+    return perfdoc.docSection(
+        "calls", "## Call setups: SIPp UAC → B2BUA → SIPp UAS (bench/calls)", argv,
+        "compare only rows of one run", [method, ""] + summaryLines(results) + steps)
 
 
 def parseArgs(argv):
     """@return: the parsed options, with --quick defaults applied."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
-    ap.add_argument("--quick", action="store_true", help="smoke run: 3 s steps, 200 held calls")
-    ap.add_argument("--servers", default="tpbx,sippy", help="comma list of tpbx, sippy")
-    ap.add_argument("--rates", help="comma list of rates to step through")
-    ap.add_argument("--duration", type=int, help="seconds per rate step (default 15)")
+    ap = options.benchParser(__doc__, ("tpbx", "sippy"), "smoke run: 3 s steps, 200 held calls",
+                             DEFAULTS)
     ap.add_argument("--hold", type=int, default=1000, help="ms each call is held in the rate steps")
-    ap.add_argument("--held", type=int, help="calls held at once for memory (default 2000)")
-    ap.add_argument("--held-rate", type=int, help="rate of the held calls (default 100/s)")
-    ap.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"),
-                    help="interpreter with tpbx installed")
+    ap.add_argument("--held", type=int,
+                    help="calls held at once for memory (default %d)" % DEFAULTS["held"][1])
+    ap.add_argument("--held-rate", type=int,
+                    help="rate of the held calls (default %d/s)" % DEFAULTS["held_rate"][1])
+    options.addInterpreterOption(ap)
     ap.add_argument("--sippy-python", help="interpreter with sippy installed "
                                            "(default: a venv made in the work directory)")
-    ap.add_argument("--doc", help="markdown file to update (default docs/PERFORMANCE.md, "
-                                  "none with --quick)")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    a = ap.parse_args(argv)
-    a.rates = [int(r) for r in (a.rates or ("50,100" if a.quick else
-               "50,100,150,200,250,300,400,500,600,800,1000,1200")).split(",")]
-    a.duration = a.duration or (3 if a.quick else 15)
-    a.held = a.held or (200 if a.quick else 2000)
-    a.held_rate = a.held_rate or 100
-    a.doc = a.doc or (None if a.quick else str(REPO / "docs" / "PERFORMANCE.md"))
-    a.servers = [s for s in a.servers.split(",") if s]
-    return a
+    options.addOutputOptions(ap)
+    return options.parseWithDefaults(ap, argv, DEFAULTS)
 
 
 def main(argv=None):
@@ -306,29 +270,15 @@ def main(argv=None):
     args = parseArgs(argv)
     # SIGTERM unwinds like Ctrl-C, so every server and SIPp is stopped by PID.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    work = Path(tempfile.mkdtemp(prefix="tpbx-bench-calls-"))
-    if "sippy" in args.servers and not args.sippy_python:
-        args.sippy_python = ensureSippy(work / "sippy-venv")
-    available = {"tpbx": tpbxAvailable(), "sippy": bool(args.sippy_python)}
-    results, status = {}, 0
-    for kind in args.servers:
-        if not available.get(kind):
-            print("skip %s: not available" % kind)
-            continue
-        print("%s:" % kind, flush=True)
-        try:
-            results[kind] = benchServer(kind, args, work / kind, lambda s: print(s, flush=True))
-        except (RuntimeError, subprocess.SubprocessError, OSError, KeyError) as e:
-            print("%s failed: %s" % (kind, e), flush=True)
-            status = 1
-    print("\n" + "\n".join(tableRows(results) + [""] + ratioLines(results)))
-    if args.doc and results:
-        writeDoc(args.doc, markdown(results, args, argv), MARK_BEGIN, MARK_END)
-        print("wrote %s" % args.doc)
-    if args.keep:
-        print("work directory: %s" % work)
-    else:
-        subprocess.run(["rm", "-rf", "--", str(work)], timeout=60)
+    with runner.workDirectory("calls", args.keep) as work:
+        if "sippy" in args.servers and not args.sippy_python:
+            args.sippy_python = ensureSippy(work / "sippy-venv")
+        available = {"tpbx": tpbxAvailable(), "sippy": bool(args.sippy_python)}
+        results, status = runner.measureEach(
+            args.servers, available, lambda kind, log: benchServer(kind, args, work / kind, log),
+            errors=runner.MEASURE_ERRORS + (KeyError,))
+        runner.publish("calls", results, summaryLines(results), args.doc,
+                lambda: markdown(results, args, argv))
     return status
 
 

@@ -7,18 +7,16 @@ says what tpbx's Python costs against another Python B2BUA.
 Why b2bua_simple: it routes every INVITE to one next hop (C{-n}) without
 authentication or media relay, the closest sippy gets to "tpbx minus its
 features".  It is installed into a venv of its own (its dependencies stay
-out of tpbx's) with pip, and run in the foreground (C{-f}), stopped by PID.
+out of tpbx's) with pip, and run in the foreground (C{-f}), stopped by PID
+(L{bench.lib.peerprocess.PeerProcess}).
 """
 
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.e2e.harness import freePort, stopProcess, waitForSip  # noqa: E402
+from bench.lib.peerprocess import PeerProcess
+from tests.e2e.harness import freePort
 
 __all__ = ["SippyB2bua", "ensureSippy"]
 
@@ -45,9 +43,12 @@ def ensureSippy(venv):
     return python
 
 
-class SippyB2bua:
+class SippyB2bua(PeerProcess):
     """
-    One b2bua_simple on 127.0.0.1 forwarding every call to C{nextHop}.
+    One b2bua_simple on 127.0.0.1 forwarding every call to C{nextHop}; it
+    answers an OPTIONS with 501, which is answer enough to know it is up.
+
+    @ivar logPath: its stdout and stderr; C{b2buaLogPath}: its own log (C{-L}).
     """
 
     name = "sippy"
@@ -62,32 +63,10 @@ class SippyB2bua:
         self.workDir.mkdir(parents=True, exist_ok=True)
         self.python, self.nextHop = str(python), nextHop
         self.sipPort = freePort()
-        self.logPath = self.workDir / "sippy.log"
-        self.proc = None
+        self.logPath = self.workDir / "sippy.out"
+        self.b2buaLogPath = self.workDir / "sippy.log"
 
-    def start(self, cpu=None, timeout=30.0):
-        """
-        Start it and wait until it answers an OPTIONS (with 501: any answer).
-
-        @raise RuntimeError: when it exits or stays silent.
-        """
-        cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + [
-            self.python, "-m", "sippy.b2bua_simple", "-f", "-l", self.host,
-            "-p", str(self.sipPort), "-n", self.nextHop, "-L", str(self.logPath)]
-        out = open(self.workDir / "sippy.out", "ab")
-        self.proc = subprocess.Popen(cmd, cwd=self.workDir, stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=subprocess.STDOUT)
-        out.close()
-        if not waitForSip(self.host, self.sipPort, timeout, self.proc):
-            self.stop()
-            raise RuntimeError("sippy b2bua did not answer on %s:%d" % (self.host, self.sipPort))
-
-    @property
-    def pid(self):
-        """PID of the b2bua process."""
-        return self.proc.pid
-
-    def stop(self):
-        """Stop it by its PID."""
-        if self.proc is not None:
-            stopProcess(self.proc, grace=5.0)
+    def command(self):
+        """@return: the b2bua_simple command line (foreground)."""
+        return [self.python, "-m", "sippy.b2bua_simple", "-f", "-l", self.host,
+                "-p", str(self.sipPort), "-n", self.nextHop, "-L", str(self.b2buaLogPath)]

@@ -7,14 +7,15 @@ C{--python}, C{--doc} and C{--keep} mean the same in every runner, and each
 option left unset takes a default that depends on C{--quick} (a smoke run of
 a few seconds per step that writes no document, or the full run that
 rewrites docs/PERFORMANCE.md).  A runner adds its own options between
-L{benchParser} and L{addRunOptions} and lists its defaults in one dict.
+L{benchParser} and L{addOutputOptions} and lists its defaults in one dict.
 """
 
 import argparse
 
 from tests.e2e.harness import REPO
 
-__all__ = ["PERFORMANCE_DOC", "benchParser", "addRunOptions", "parseWithDefaults"]
+__all__ = ["PERFORMANCE_DOC", "benchParser", "addInterpreterOption", "addOutputOptions",
+           "parseWithDefaults"]
 
 #: Where full runs write their sections.
 PERFORMANCE_DOC = str(REPO / "docs" / "PERFORMANCE.md")
@@ -39,10 +40,14 @@ def benchParser(doc, servers, quickHelp, defaults):
     return ap
 
 
-def addRunOptions(ap):
-    """Add C{--python}, C{--doc} and C{--keep} to C{ap}."""
+def addInterpreterOption(ap):
+    """Add C{--python}: the interpreter tpbx runs with (this checkout's venv)."""
     ap.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"),
                     help="interpreter with tpbx installed")
+
+
+def addOutputOptions(ap):
+    """Add C{--doc} (where the section goes) and C{--keep} (the work directory)."""
     ap.add_argument("--doc", help="markdown file to update (default: docs/PERFORMANCE.md, "
                                   "none with --quick)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -50,15 +55,16 @@ def addRunOptions(ap):
 
 def parseWithDefaults(ap, argv, defaults):
     """
-    Parse C{argv}, give each unset (or zero) option in C{defaults} its
-    quick or full default, and split C{--servers} and C{--rates}.
+    Parse C{argv}, give each unset (or zero) option in C{defaults} and
+    C{--doc} its quick or full default, and split C{--servers} and C{--rates}.
 
     @param defaults: option name -> (quick default, full default), with
-        C{rates} (a comma list), C{duration} and C{doc} among them.
+        C{rates} (a comma list) and C{duration} among them; C{doc} is
+        L{PERFORMANCE_DOC} for full runs and none for quick ones.
     @return: the options; C{rates} a list of ints, C{servers} of names.
     """
     a = ap.parse_args(argv)
-    for name, (quick, full) in defaults.items():
+    for name, (quick, full) in dict(defaults, doc=(None, PERFORMANCE_DOC)).items():
         if not getattr(a, name):
             setattr(a, name, quick if a.quick else full)
     a.rates = [int(r) for r in a.rates.split(",")]

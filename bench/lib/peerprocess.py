@@ -14,7 +14,11 @@ import subprocess
 
 from tests.e2e.harness import stopProcess, waitForSip
 
-__all__ = ["PeerProcess", "pinnedToCpu"]
+__all__ = ["SERVER_CPU", "CLIENT_CPU", "PeerProcess", "pinnedToCpu"]
+
+#: The server under test runs alone on CPU 0; the load generators (SIPp)
+#: share CPU 1, so that they never take cycles from the server.
+SERVER_CPU, CLIENT_CPU = 0, 1
 
 
 def pinnedToCpu(command, cpu):

@@ -10,8 +10,9 @@ bounds the run.
 """
 
 import time
+from dataclasses import dataclass
 
-__all__ = ["MAX_FAILED", "MAX_RETRANSMITTED", "MIN_COMPLETED", "stepPassed", "stepUntilFailure"]
+__all__ = ["RateStep", "MAX_FAILED", "MAX_RETRANSMITTED", "MIN_COMPLETED", "stepPassed", "stepUntilFailure"]
 
 #: A step fails when this share of its calls (or more) failed...
 MAX_FAILED = 0.01
@@ -20,6 +21,23 @@ MAX_FAILED = 0.01
 MAX_RETRANSMITTED = 0.01
 #: ...or less than this share of the asked rate was completed.
 MIN_COMPLETED = 0.9
+
+
+@dataclass
+class RateStep:
+    """
+    What every rate step records: the rate asked, the calls SIPp made, how
+    many succeeded, the share that failed, the completed calls/s, the
+    server's CPU seconds and the verdict of L{stepPassed}.  A runner's
+    subclass adds its own measures as keyword-only fields.
+    """
+    rate: int
+    calls: int
+    ok: int
+    failRatio: float
+    achieved: float
+    serverCpu: float
+    passed: bool
 
 
 def stepPassed(failRatio, retransRatio, achieved, rate):
@@ -34,13 +52,14 @@ def stepPassed(failRatio, retransRatio, achieved, rate):
         achieved >= MIN_COMPLETED * rate
 
 
-def stepUntilFailure(rates, measureStep, describe, log, pause):
+def stepUntilFailure(rates, measureStep, describe, log, pause, sleep=time.sleep):
     """
     Measure one step per rate until a step fails.
 
-    @param measureStep: rate -> step result with C{.passed}.
+    @param measureStep: rate -> a L{RateStep}.
     @param describe: step result -> one progress line for C{log}.
     @param pause: seconds to let the server settle between steps.
+    @param sleep: how to wait those seconds.
     @return: (every step result, the last passing one or C{None}).
     """
     results, best = [], None
@@ -51,5 +70,5 @@ def stepUntilFailure(rates, measureStep, describe, log, pause):
         if not step.passed:
             break
         best = step
-        time.sleep(pause)
+        sleep(pause)
     return results, best

@@ -8,9 +8,9 @@ a number an operator can place.  The configuration (kamailio.cfg beside this
 file) does the same work per REGISTER as tpbx: digest challenge, credential
 lookup (auth_db over db_text), binding kept in memory.
 
-The object offers the same surface as L{tests.e2e.harness.TpbxProcess}
-(C{addExtensions}, C{start}, C{stop}, C{pid}, C{logTail}, C{bindingCount})
-so run.py treats both servers alike.
+Starting, waiting for and stopping it is L{bench.lib.peerprocess.PeerProcess};
+with C{addExtensions} and C{bindingCount} it offers the same surface as
+L{tests.e2e.harness.TpbxProcess}, so run.py treats both servers alike.
 """
 
 import hashlib
@@ -18,7 +18,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.e2e.harness import freePort, stopProcess, waitForSip
+from bench.lib.peerprocess import PeerProcess
+from tests.e2e.harness import freePort
 
 __all__ = ["KamailioProcess", "kamailioAvailable"]
 
@@ -34,12 +35,16 @@ def kamailioAvailable():
             "/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules"))
 
 
-class KamailioProcess:
+class KamailioProcess(PeerProcess):
     """
     One Kamailio registrar in C{workDir} (db_text users, UDP+TCP listener).
+    Its PID is the main process's (C{-DD}: it does not fork away), which
+    stops its workers on SIGTERM.
     """
 
     name = "kamailio"
+    startTimeout = 20.0
+    stopGrace = 10.0
 
     def __init__(self, workDir, host="127.0.0.1", workers=4):
         self.workDir = Path(workDir)
@@ -49,7 +54,6 @@ class KamailioProcess:
         self.dbDir = self.workDir / "db"
         self.runDir = self.workDir / "run"
         self.logPath = self.workDir / "kamailio.log"
-        self.proc = None
         for d in (self.dbDir, self.runDir):
             d.mkdir(parents=True, exist_ok=True)
         (self.dbDir / "version").write_text(_VERSION)
@@ -74,37 +78,6 @@ class KamailioProcess:
                 "-A", "WORKERS=%d" % self.workers,
                 "-A", 'DBURL="text://%s"' % self.dbDir,
                 "-A", 'CTL_SOCK="unix:%s"' % (self.runDir / "ctl.sock")]
-
-    def start(self, cpu=None, timeout=20.0):
-        """
-        Start Kamailio (optionally pinned with taskset) and wait for OPTIONS.
-
-        @raise RuntimeError: if it does not answer, with the log tail.
-        """
-        cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + self.command()
-        with open(self.logPath, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.workDir, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT)
-        if not waitForSip(self.host, self.sipPort, timeout, self.proc):
-            self.stop()
-            raise RuntimeError("kamailio did not answer OPTIONS\n" + self.logTail())
-
-    @property
-    def pid(self):
-        """PID of the main Kamailio process (-DD: it does not fork away)."""
-        return self.proc.pid
-
-    def stop(self):
-        """SIGTERM the main process by PID (it stops its children)."""
-        if self.proc is not None:
-            stopProcess(self.proc, grace=10.0)
-
-    def logTail(self, lines=40):
-        """@return: the last lines of Kamailio's log."""
-        try:
-            return "\n".join(self.logPath.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
     def bindingCount(self):
         """

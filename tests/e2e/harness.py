@@ -30,7 +30,7 @@ from pathlib import Path
 from tests.e2e.tools.sipp_stats import summary as sippSummary
 
 __all__ = [
-    "REPO", "SIPP_DIR", "Extension", "TpbxProcess", "SippResult",
+    "REPO", "SIPP_DIR", "Extension", "PeerProcess", "pinnedToCpu", "TpbxProcess", "SippResult",
     "freePort", "portFree", "optionsRequest", "sipRequestAnswered", "waitForSip",
     "stopProcess", "processTree", "cpuSeconds", "vmRssBytes", "pssBytes",
     "makeExtensions", "writeSippUsers", "runSipp", "registrationItems",
@@ -317,14 +317,14 @@ def runSipp(workDir, target, usersCsv, calls, rate=100, expires=3600, transport=
     workDir = Path(workDir)
     tag = secrets.token_hex(3)
     stf, err = workDir / ("sipp-%s.csv" % tag), workDir / ("sipp-%s.err" % tag)
-    cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + [
+    cmd = pinnedToCpu([
         "sipp", "-sf", str(scenario or SIPP_DIR / "register.xml"), "-inf", str(usersCsv),
         "-key", "expires", str(expires), target, "-i", "127.0.0.1",
         "-p", str(localPort or freePort()), "-mp", str(freePort()), "-t", transport,
         "-m", str(calls), "-r", str(rate), "-rp", "1000", "-nostdin",
         "-recv_timeout", "5000", "-timeout", "%ds" % int(timeout), "-timeout_error",
         "-trace_stat", "-stf", str(stf), "-fd", "3600",
-        "-trace_err", "-error_file", str(err)] + list(extra)
+        "-trace_err", "-error_file", str(err)] + list(extra), cpu)
     before = os.times()
     proc = subprocess.run(cmd, cwd=workDir, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -400,7 +400,74 @@ def tpbxAvailable():
                ("tpbx/tap.py", "tpbx/admin.py", "twisted/plugins/tpbx_plugin.py"))
 
 
-class TpbxProcess:
+def pinnedToCpu(command, cpu):
+    """
+    @param cpu: the CPU to run on, or C{None} for any.
+    @return: C{command} prefixed with C{taskset -c CPU} when C{cpu} is given.
+    """
+    return (["taskset", "-c", str(cpu)] if cpu is not None else []) + list(command)
+
+
+class PeerProcess:
+    """
+    A SIP server run as a child process (tpbx, or a benchmark's Kamailio or
+    sippy): started pinned to a CPU with taskset, its output captured to a
+    file, polled with OPTIONS until it answers, stopped by the PID we
+    started, never by name.  Subclasses set C{name}, C{host}, C{sipPort},
+    C{workDir} (its cwd) and C{logPath} (its stdout and stderr) and
+    implement L{command}.
+
+    @cvar startTimeout: seconds to wait for the first OPTIONS answer.
+    @cvar stopGrace: seconds between SIGTERM and SIGKILL.
+    """
+
+    name = "peer"
+    startTimeout = 30.0
+    stopGrace = 5.0
+    proc = None
+
+    def command(self):
+        """@return: the server's command line (foreground, no daemon)."""
+        raise NotImplementedError(self.name)
+
+    def start(self, cpu=None, timeout=None):
+        """
+        Start the server (pinned to C{cpu}) and wait until it answers an
+        OPTIONS over UDP (any status counts).
+
+        @param timeout: seconds to wait; L{startTimeout} by default.
+        @raise RuntimeError: when it exits or stays silent, with its log tail.
+        """
+        with open(self.logPath, "ab") as log:
+            self.proc = subprocess.Popen(pinnedToCpu(self.command(), cpu), cwd=self.workDir,
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        if not waitForSip(self.host, self.sipPort, timeout or self.startTimeout, self.proc):
+            rc = self.proc.poll()
+            self.stop()
+            raise RuntimeError("%s did not answer OPTIONS on %s:%d (rc=%s)\n%s"
+                               % (self.name, self.host, self.sipPort, rc, self.logTail()))
+
+    @property
+    def pid(self):
+        """PID of the process we started (the one to sample in /proc)."""
+        return self.proc.pid
+
+    def stop(self):
+        """SIGTERM the server by its PID, SIGKILL after L{stopGrace} s."""
+        if self.proc is not None:
+            stopProcess(self.proc, grace=self.stopGrace)
+
+    def logTail(self, lines=40):
+        """@return: the last C{lines} lines of the server's output."""
+        try:
+            text = self.logPath.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class TpbxProcess(PeerProcess):
     """
     One tpbx server: a data directory, its extensions and a twistd child.
 
@@ -409,6 +476,9 @@ class TpbxProcess:
     """
 
     name = "tpbx"
+    startTimeout = 45.0
+    stopGrace = 10.0
+    workDir = REPO   # so twisted/plugins is found
 
     def __init__(self, dataDir, digits=3, host="127.0.0.1", python=None,
                  adminPassword=None, sipPort=None):
@@ -473,42 +543,6 @@ class TpbxProcess:
                 "-n", "--pidfile=", "tpbx", "--data", str(self.dataDir), "--bind", self.host,
                 "--sip-port", str(self.sipPort), "--tls-port", str(self.tlsPort),
                 "--web-port", str(self.webPort)]
-
-    def start(self, cpu=None, timeout=45.0):
-        """
-        Start twistd (cwd = repo root so twisted/plugins is found) and wait
-        until it answers an OPTIONS over UDP.
-
-        @raise RuntimeError: if it exits or stays silent, with the log tail.
-        """
-        cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + self.command()
-        log = open(self.logPath, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT)
-        log.close()
-        if not waitForSip(self.host, self.sipPort, timeout, self.proc):
-            rc = self.proc.poll()
-            self.stop()
-            raise RuntimeError("tpbx did not answer OPTIONS on %s:%d (rc=%s)\n%s"
-                               % (self.host, self.sipPort, rc, self.logTail()))
-
-    @property
-    def pid(self):
-        """PID of the twistd process."""
-        return self.proc.pid
-
-    def stop(self):
-        """Terminate twistd by its PID (SIGTERM, then SIGKILL after 10 s)."""
-        if self.proc is not None:
-            stopProcess(self.proc, grace=10.0)
-
-    def logTail(self, lines=80):
-        """@return: the last C{lines} lines of the twistd log."""
-        try:
-            text = self.logPath.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     def api(self, path, timeout=10.0):
         """

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.harness import (
-    SIPP_DIR, SippResult, TpbxProcess, freePort, runSipp, stopProcess, writeSippUsers)
+    SIPP_DIR, SippResult, TpbxProcess, freePort, pinnedToCpu, runSipp, stopProcess,
+    writeSippUsers)
 from tests.e2e.tools.sipp_stats import summary as sippSummary
 
 __all__ = ["CALLER", "CALLEE", "CallTpbx", "SippProcess", "startCallServer",
@@ -132,11 +133,11 @@ class SippProcess:
         workDir = Path(workDir)
         tag = secrets.token_hex(3)
         stf, err = workDir / ("sipp-%s.csv" % tag), workDir / ("sipp-%s.err" % tag)
-        cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + [
+        cmd = pinnedToCpu([
             "sipp", "-sf", str(SIPP_DIR / scenario), "-i", "127.0.0.1",
             "-p", str(port or freePort()), "-mi", "127.0.0.1",
             "-mp", str(mediaPort or freePort()), "-nostdin", "-trace_stat", "-stf", str(stf),
-            "-fd", "3600", "-trace_err", "-error_file", str(err)] + [str(a) for a in args]
+            "-fd", "3600", "-trace_err", "-error_file", str(err)] + [str(a) for a in args], cpu)
         log = open(workDir / ("sipp-%s.out" % tag), "wb")
         proc = subprocess.Popen(cmd, cwd=workDir, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT)

@@ -214,3 +214,19 @@ def test_inCallCodesOff():
     bench.run()
     assert call.recorder is None
     _hangUp(bench, bench.A)
+
+
+def test_matcherMadeOnFirstDigit():
+    """An answered call listens for the in-call codes, but makes their
+    matcher (and a detector's memory of presses) only when a digit comes:
+    thousands of held calls never key one."""
+    bench = Bench()
+    connect(bench)
+    [call] = bench.calls.calls
+    relay = bench.relay.allocated[0]
+    assert len(call.onDigit) == 1 and call.digits.codes is None
+    assert relay.a.tap is not None and relay.a.tap.__self__._seen is None
+    _press(bench, relay.a, "5")
+    assert call.digits.codes is not None and relay.a.tap.__self__._seen is not None
+    _hangUp(bench, bench.A)
+    assert call.onDigit == [] and call.digits.codes is None

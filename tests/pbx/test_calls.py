@@ -324,3 +324,20 @@ def test_noMediaPortsLeft():
     bench.dial(bench.A, "1002")
     assert bench.A.kinds() == [407, 503]
     bench.assertIdle()
+
+
+def test_answeredCallKeepsLittle():
+    """Once answered, a call drops what only ringing needed -- the plan,
+    the legs that rang, the caller's offer parsed (its bytes stay, and
+    C{aOffer} still reads them) -- and its sessions keep of their INVITEs
+    only what a confirmed session reads: a held call may last for hours."""
+    bench = Bench()
+    connect(bench)
+    [call] = bench.calls.calls
+    assert call.plan is None and call.ringing == () and call._aOffer is None
+    assert call.aOffer.media[0].port == audio(bench.A.session().invite.body)[1]
+    assert {name for name, _ in call.a.session.invite.headers} == {"Call-ID", "CSeq"}
+    assert call.a.session.invite.body == bench.A.session().invite.body
+    bench.A.hangup()
+    bench.run()
+    bench.assertIdle()

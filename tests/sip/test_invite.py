@@ -149,6 +149,27 @@ def test_okRetransmittedUntilAck():
     assert b.nextDeadline() is None
 
 
+def test_confirmedSessionKeepsLittle():
+    """
+    Once confirmed, a session keeps of its INVITE only what it reads
+    again -- Call-ID and CSeq, and at the caller what a late fork's
+    dialog and ACK need (From, Contact, credentials) -- and the caller
+    keeps its ACK only while
+    the 2xx may be re-sent (64*T1, sec. 13.3.1.4): a held call holds no
+    more than that.
+    """
+    pair = connected()
+    a, b = pair.a.session, pair.b.session
+    assert {name for name, _ in b.invite.headers} == {"Call-ID", "CSeq"}
+    assert {name for name, _ in a.invite.headers} == {"Call-ID", "From", "CSeq", "Contact"}
+    assert a.invite.body == OFFER and a.invite.cseq == (1, "INVITE")
+    ok = [m for m in pair.a.received if getattr(m, "status", 0) == 200][0]
+    [again] = a.receiveResponse(ok, pair.now)
+    assert isinstance(again, SendAck) and again.ack.cseq == (1, "ACK")
+    pair.run(pair.now + 64 * T.t1)
+    assert a.receiveResponse(ok, pair.now) == [] and pair.idle()
+
+
 def test_noAckMeansBye():
     """Without any ACK the 2xx is re-sent up to T2 apart and 64*T1 later
     the callee sends BYE (sec. 13.3.1.4)."""
@@ -219,6 +240,7 @@ def test_reinvite(side):
     pair.run(pair.now + 1.0)
     assert sender.events[-1].kind == "answer"
     assert sender.session.canReinvite
+    pair.run(pair.now + 64 * T.t1)   # the ACK is kept while the 2xx may come again
     assert pair.idle()
 
 
@@ -403,9 +425,10 @@ def test_unitRules():
     for a 2xx uses the INVITE's CSeq; re-INVITE refused while pending."""
     pair = connected()
     a = pair.a.session
-    cancel = cancelFor(a.invite)
-    assert cancel.cseq == (a.invite.cseq[0], "CANCEL")
-    assert cancel.uri == a.invite.uri
+    [invite] = [m for m in pair.b.received if getattr(m, "method", "") == "INVITE"]
+    cancel = cancelFor(invite)
+    assert cancel.cseq == (invite.cseq[0], "CANCEL") == (a.invite.cseq[0], "CANCEL")
+    assert cancel.uri == invite.uri == a.invite.uri
     with pytest.raises(ProtocolError):
         a.start(0.0)
     ok = [m for m in pair.a.received if getattr(m, "status", 0) == 200][0]

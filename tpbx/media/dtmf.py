@@ -123,8 +123,13 @@ class DTMFDetector:
     into segments with new timestamps (sec. 2.5.1.3), which continues the
     previous one without an end bit in between.
 
+    Its memory of presses is made with the first telephone-event packet:
+    a detector watches every answered call, and most never see a key.
+
     @ivar malformed: packets dropped because they could not be parsed.
     """
+
+    __slots__ = ("payloadType", "malformed", "_memory", "_seen", "_last")
 
     def __init__(self, payloadType: int = 101, memory: int = 32):
         """
@@ -133,8 +138,9 @@ class DTMFDetector:
         """
         self.payloadType = payloadType
         self.malformed = 0
-        self._seen: deque = deque(maxlen=memory)
-        self._last: dict = {}
+        self._memory = memory
+        self._seen: deque | None = None   # (ssrc, timestamp) of recent presses
+        self._last: dict | None = None    # ssrc -> (timestamp, event)
 
     def feed(self, packet: bytes, now: float) -> Digit | None:
         """
@@ -151,6 +157,8 @@ class DTMFDetector:
         except RTPFormatError:
             self.malformed += 1
             return None
+        if self._seen is None:
+            self._seen, self._last = deque(maxlen=self._memory), {}
         key = (rtp.ssrc, rtp.timestamp)
         last = self._last.get(rtp.ssrc)
         if key in self._seen:
@@ -165,7 +173,8 @@ class DTMFDetector:
 
     def forget(self, ssrc: int) -> None:
         """Drop the state of a stream that ended (its SSRC changed)."""
-        self._last.pop(ssrc, None)
+        if self._last is not None:
+            self._last.pop(ssrc, None)
 
 
 def _continues(last: tuple | None, timestamp: int, event: TelephoneEvent) -> bool:

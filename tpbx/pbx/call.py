@@ -47,6 +47,11 @@ class Call(CallMedia):
     @ivar digits: the call's L{CallDigits}.
     """
 
+    # A held call keeps one for as long as it lasts: no __dict__.
+    __slots__ = ("manager", "a", "relay", "policy", "record", "forks", "ringing", "plan",
+                 "b", "_aOffer", "_aOfferBody", "_failures", "transfer", "transferred", "ended", "onDigit",
+                 "digits", "_paired")
+
     def __init__(self, manager, a, relay, policy, record: CallRecord):
         self.manager = manager
         self.a = a
@@ -56,14 +61,15 @@ class Call(CallMedia):
         self.policy = policy
         self.record = record
         self.forks: list = []
-        self.ringing: list = []
+        self.ringing = ()
         self.plan = None
         self.b = None
-        self.aOffer = parseSDP(a.session.invite.body) if a.session.invite.body else None
-        self._failures: list[int] = []
+        self._aOfferBody = a.session.invite.body
+        self._aOffer = parseSDP(self._aOfferBody) if self._aOfferBody else None
+        self._failures: tuple[int, ...] = ()
         self._initMedia()
         self.transfer = None
-        self.transferred: list = []
+        self.transferred: tuple = ()
         self.ended = False
         self.onDigit: list = []
         self.digits = CallDigits(self)
@@ -73,6 +79,18 @@ class Call(CallMedia):
 
     def __repr__(self) -> str:
         return f"<Call {self.record.caller}->{self.record.dialled}>"
+
+    @property
+    def aOffer(self):
+        """
+        The caller's offer (its INVITE's SDP), or L{None} for a late offer.
+        Setting the call up reads it several times, so it is kept parsed
+        until the call is answered; after that, when nothing needs it any
+        more, only its bytes are kept (and parsed again if ever asked).
+        """
+        if self._aOffer is None and self._aOfferBody:
+            return parseSDP(self._aOfferBody)
+        return self._aOffer
 
     # Starting
 
@@ -99,7 +117,7 @@ class Call(CallMedia):
     def ringTimeout(self) -> None:
         """Nobody answered in time: stop those phones, go on with the plan."""
         if self.b is None and self._callerWaiting():
-            ringing, self.ringing = self.ringing, []
+            ringing, self.ringing = self.ringing, ()
             for leg in ringing:
                 leg.hangup()
             self._planFailed("no-answer")
@@ -144,7 +162,7 @@ class Call(CallMedia):
                                         self.relay.b.port, playable=(codec.name,))
         except ProtocolError:
             return False
-        ringing, self.ringing = self.ringing, []
+        ringing, self.ringing = self.ringing, ()
         for leg in ringing:
             leg.hangup()
         picker.call, picker.side = self, self.relay.b
@@ -234,10 +252,10 @@ class Call(CallMedia):
             return
         message = event.message
         status = getattr(message, "status", None) or (408 if event.reason == "timeout" else 480)
-        self._failures.append(status)
+        self._failures += (status,)
         if self.b is None and self._callerWaiting() and all(
                 f.session.state is InviteState.DISCONNECTED for f in self.ringing):
-            self.ringing = []
+            self.ringing = ()
             busy = any(s in (486, 600) for s in self._failures)
             self._planFailed("busy" if busy else "failed")
 
@@ -310,10 +328,19 @@ class Call(CallMedia):
             return
         before, self._paired = self._paired, pair
         if before is None:
+            self._answered()
             self.digits.start()
         else:
             self._newParty(before)
             self.digits.attach()
+
+    def _answered(self) -> None:
+        """
+        The call is answered: drop what only ringing needed -- the plan,
+        the legs that rang and their failures, the caller's offer parsed
+        (L{aOffer}) -- since a call may now stay up for hours.
+        """
+        self.plan, self.ringing, self._failures, self._aOffer = None, (), (), None
 
     _A_EVENTS = {
         "offer": CallMedia._aOffer,

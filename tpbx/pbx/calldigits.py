@@ -35,6 +35,7 @@ __all__ = ["CallDigits", "ManagerClock"]
 
 _log = Logger()
 _DTMF_TYPES = (INFO_DTMF_RELAY, INFO_DTMF)
+_NO_TAPS = (None, None)
 #: The shortest delay the scheduler is asked for (a zero ring time means
 #: "the default ring time" to the call manager).
 _MIN_DELAY = 0.001
@@ -68,6 +69,8 @@ class ManagerClock:
     sender and the in-call codes use) on the call manager's timers.
     """
 
+    __slots__ = ("_manager",)
+
     def __init__(self, manager):
         """@param manager: the L{tpbx.pbx.calls.CallManager}."""
         self._manager = manager
@@ -95,29 +98,72 @@ def _receives(leg) -> int | None:
         return None
 
 
+class _EventTap(DTMFDetector):
+    """
+    The detector of one relay side's telephone-events, and its tap: the
+    relay calls L{packet} with every packet, and any other payload type
+    is dropped on one byte compare.
+    """
+
+    __slots__ = ("_digits", "_name")
+
+    def __init__(self, digits, name: str, payloadType: int):
+        """
+        @param digits: the L{CallDigits} told of each digit.
+        @param name: the relay side, C{"a"} or C{"b"}.
+        """
+        super().__init__(payloadType)
+        self._digits, self._name = digits, name
+
+    def packet(self, packet: bytes, now: float) -> None:
+        if len(packet) > 1 and packet[1] & 0x7F == self.payloadType:
+            digit = self.feed(packet, now)
+            if digit is not None:
+                self._digits._fromSide(self._name, digit)
+
+
 class CallDigits:
     """
     The DTMF of one call.
 
+    Thousands of calls sit answered with nobody keying anything, so what
+    only a digit needs is made when one comes: the in-call code matcher
+    (L{start} only learns whether codes are on), the RFC 4733 senders.
+
     @ivar clock: the L{ManagerClock} its timers run on.
-    @ivar taps: relay side name (C{"a"}, C{"b"}) -> telephone-event tap.
-    @ivar codes: the call's L{tpbx.pbx.incall.InCallCodes}, or L{None}.
+    @ivar taps: C{(a, b)}: the telephone-event tap of each relay side, or
+        L{None}.
+    @ivar codes: the call's L{tpbx.pbx.incall.InCallCodes}, once a digit
+        came while in-call codes are on; else L{None}.
     """
+
+    __slots__ = ("_call", "taps", "codes", "_senders")
 
     def __init__(self, call):
         self._call = call
-        self.clock = ManagerClock(call.manager)
-        self.taps: dict = {}
+        self.taps = _NO_TAPS
         self.codes = None
-        self._senders: dict = {}   # leg -> DigitSender
+        self._senders: dict | None = None   # leg -> DigitSender, on first use
+
+    @property
+    def clock(self) -> ManagerClock:
+        return ManagerClock(self._call.manager)
 
     def start(self) -> None:
         """The call is answered: listen for in-call codes (if they are on)."""
         call = self._call
-        self.codes = call.manager.features.inCallCodes(call, self.clock)
-        if self.codes is not None:
-            call.onDigit.append(self.codes.digit)
+        if call.manager.features.inCallCodes(call, self.clock) is not None:
+            call.onDigit.append(self._codeDigit)
         self.attach()
+
+    def _codeDigit(self, leg, digit: Digit) -> None:
+        """An C{onDigit} listener: C{digit} goes to the in-call codes,
+        whose matcher is made (the settings read again) on the first."""
+        if self.codes is None:
+            call = self._call
+            self.codes = call.manager.features.inCallCodes(call, self.clock)
+        if self.codes is not None:
+            self.codes.digit(leg, digit)
 
     def attach(self) -> None:
         """
@@ -125,24 +171,16 @@ class CallDigits:
         listens (again after a transfer: the new party may use another
         payload type).
         """
-        call, self.taps = self._call, {}
+        call, self.taps = self._call, _NO_TAPS
         if call.relay is not None and call.onDigit:
-            for name, leg in (("a", call.a), ("b", call.b)):
-                payloadType = eventType(leg.sdp.last) if leg is not None else None
-                if payloadType is not None:
-                    self.taps[name] = self._tap(name, payloadType)
+            self.taps = tuple(self._tap(name, leg) for name, leg in (("a", call.a), ("b", call.b)))
         call._updateTaps()
 
-    def _tap(self, name: str, payloadType: int):
-        """@return: a relay tap turning side C{name}'s packets into digits."""
-        feed, deliver = DTMFDetector(payloadType).feed, self._fromSide
-
-        def tap(packet: bytes, now: float) -> None:
-            if len(packet) > 1 and packet[1] & 0x7F == payloadType:
-                digit = feed(packet, now)
-                if digit is not None:
-                    deliver(name, digit)
-        return tap
+    def _tap(self, name: str, leg):
+        """@return: the tap for relay side C{name} talking to C{leg}'s
+        party, or L{None} when it negotiated no telephone-event."""
+        payloadType = eventType(leg.sdp.last) if leg is not None else None
+        return None if payloadType is None else _EventTap(self, name, payloadType).packet
 
     def _fromSide(self, name: str, digit: Digit) -> None:
         """A digit from the party on relay side C{name} now."""
@@ -190,6 +228,8 @@ class CallDigits:
         negotiated telephone-event."""
         if self._call.relay is None or leg.side is None:
             return None
+        if self._senders is None:
+            self._senders = {}
         sender = self._senders.get(leg)
         if sender is None:
             payloadType = _receives(leg)
@@ -201,14 +241,15 @@ class CallDigits:
 
     def stop(self) -> None:
         """The call ended: no more timers, taps or listeners of ours."""
-        for sender in self._senders.values():
+        senders, self._senders = self._senders, None
+        for sender in (senders or {}).values():
             sender.stop()
-        self._senders.clear()
+        if self._codeDigit in self._call.onDigit:
+            self._call.onDigit.remove(self._codeDigit)
         if self.codes is not None:
             self.codes.stop()
-            self._call.onDigit.remove(self.codes.digit)
             self.codes = None
-        self.taps = {}
+        self.taps = _NO_TAPS
         self._call._updateTaps()
 
 

@@ -31,6 +31,7 @@ from twisted.logger import Logger
 from tpbx.pbx.anchor import aim, firstAudio, relayPorts
 from tpbx.pbx.leg import SDP
 from tpbx.sip.invite import InviteState
+from tpbx.sip.inviteactions import EMPTY, filed, unfiled
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
                                   negotiatedCodec, resumeOffer)
@@ -81,12 +82,15 @@ class CallMedia:
     C{relay}, C{policy}, C{aOffer}, C{record}, C{manager}).
     """
 
+    __slots__ = ("bOffer", "_pending", "_rejoin", "_holds", "_recordTaps", "recorder")
+
     def _initMedia(self) -> None:
         self.bOffer = None
-        self._pending: dict = {}   # leg -> request of the other leg to answer
-        self._rejoin: dict = {}    # stayer re-INVITEd -> newcomer (direct media)
-        self._holds: dict = {}     # held leg -> music-on-hold player
-        self._recordTaps: dict = {}
+        # EMPTY until used, and again once emptied (L{filed}, L{unfiled}).
+        self._pending = EMPTY      # leg -> request of the other leg to answer
+        self._rejoin = EMPTY       # stayer re-INVITEd -> newcomer (direct media)
+        self._holds = EMPTY        # held leg -> music-on-hold player
+        self._recordTaps = EMPTY   # relay side name -> recorder tap
         self.recorder = None
 
     def offerFor(self, leg) -> bytes:
@@ -116,7 +120,7 @@ class CallMedia:
         recorder, self.recorder = self.recorder, None
         if recorder is None:
             return None
-        self._recordTaps = {}
+        self._recordTaps = EMPTY
         self._updateTaps()
         return recorder.close()
 
@@ -125,9 +129,9 @@ class CallMedia:
         DTMF), joined when there are two: the relay has one slot."""
         if self.relay is None:
             return
-        for name, side in (("a", self.relay.a), ("b", self.relay.b)):
-            taps = [tap for tap in (self._recordTaps.get(name), self.digits.taps.get(name))
-                    if tap is not None]
+        sides = (("a", self.relay.a), ("b", self.relay.b))
+        for (name, side), digitTap in zip(sides, self.digits.taps):
+            taps = [tap for tap in (self._recordTaps.get(name), digitTap) if tap is not None]
             side.tap = _bothTaps(*taps) if len(taps) > 1 else (taps[0] if taps else None)
 
     # B leg events
@@ -167,12 +171,12 @@ class CallMedia:
         leg's re-INVITE/UPDATE with it; or an offer made when a transfer
         joined it to a new party.  @return: whether it was one.
         """
-        newcomer = self._rejoin.pop(leg, None)
+        newcomer, self._rejoin = unfiled(self._rejoin, leg)
         if newcomer is not None:
             if not _sendsAndReceives(parseSDP(newcomer.remote)):
                 self._reinvite(newcomer, answer)
             return True
-        request = self._pending.pop(leg, None)
+        request, self._pending = unfiled(self._pending, leg)
         if request is None:
             return False
         origin = self.a if leg is not self.a else self.b
@@ -181,9 +185,10 @@ class CallMedia:
 
     def _updateFailed(self, leg, event) -> None:
         """C{leg} refused an offer we relayed: so does the PBX."""
-        if self._rejoin.pop(leg, None) is not None:
+        newcomer, self._rejoin = unfiled(self._rejoin, leg)
+        if newcomer is not None:
             _log.info("call {call}: {leg} refused its new party's media", call=self, leg=leg)
-        request = self._pending.pop(leg, None)
+        request, self._pending = unfiled(self._pending, leg)
         if request is not None:
             origin = self.a if leg is not self.a else self.b
             status = getattr(event.message, "status", None) or 500
@@ -242,7 +247,7 @@ class CallMedia:
         if not other.session.canReinvite:
             leg.respond(request, 491)
             return
-        self._pending[other] = request
+        self._pending = filed(self._pending, other, request)
         other.perform(other.session.reinvite(leg.now(), body, SDP))
 
     def _answerLocally(self, leg, request, offer) -> None:
@@ -265,18 +270,18 @@ class CallMedia:
         side = held.side
         if side is None:
             return
-        player = self._holds.pop(held, None)
+        player, self._holds = unfiled(self._holds, held)
         if player is not None:
             player.stop()
         side.mute(on)
         if on:
             codec = self._legCodec(held)
-            self._holds[held] = self.manager.startMusicOnHold(side, codec)
+            self._holds = filed(self._holds, held, self.manager.startMusicOnHold(side, codec))
 
     def _stopMusic(self) -> None:
         for player in self._holds.values():
             player.stop()
-        self._holds.clear()
+        self._holds = EMPTY
 
     # A new party (direct media)
 
@@ -292,13 +297,13 @@ class CallMedia:
         newcomer = self.b if stayer is self.a else self.a
         if stayer is None or newcomer is stayer or not newcomer.remote:
             return
-        self._rejoin[stayer] = newcomer
+        self._rejoin = filed(self._rejoin, stayer, newcomer)
         self._reinvite(stayer, parseSDP(newcomer.remote))
 
     def _reinvite(self, leg, description) -> None:
         """Offer C{leg}'s party C{description}, C{sendrecv}."""
         if not leg.session.canReinvite:
-            self._rejoin.pop(leg, None)
+            self._rejoin = unfiled(self._rejoin, leg)[1]
             _log.info("call {call}: cannot re-INVITE {leg} with its new party", call=self,
                       leg=leg)
             return

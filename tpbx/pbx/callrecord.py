@@ -17,7 +17,7 @@ from tpbx.model import CallDetail
 __all__ = ["CallRecord", "LegSummary", "callDetails", "bestFailure"]
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     """
     What a CDR needs (SPEC E7), filled in as the call goes: every

@@ -44,6 +44,9 @@ class InCallCodes:
     @ivar transfer: the transfer code (C{""}: off).
     """
 
+    __slots__ = ("_clock", "record", "transfer", "_onRecord", "_onTransfer", "_timeout",
+                 "_parties")
+
     def __init__(self, clock, record: str, transfer: str, onRecord, onTransfer,
                  timeout: float = INTERDIGIT):
         """

@@ -34,6 +34,9 @@ class Leg:
         answer), or L{None}: what a transfer offers the party's new peer.
     """
 
+    __slots__ = ("name", "session", "peer", "io", "sdp", "target", "call", "side",
+                 "entries", "remote")
+
     def __init__(self, name: str, session: InviteSession, peer: Peer, io,
                  sdp: LocalSession, target: str = ""):
         self.name = name
@@ -88,8 +91,10 @@ class Leg:
         return self.io.now()
 
     def describe(self, sdp: SessionDescription) -> bytes:
-        """Stamp C{sdp} with this leg's o= line; @return: the body to send."""
-        return self.sdp.stamp(sdp).toBytes()
+        """Stamp C{sdp} with this leg's o= line; @return: the body to send
+        (the stamp's own bytes: one copy kept, not two)."""
+        self.sdp.stamp(sdp)
+        return self.sdp.lastBody
 
     def respond(self, request, status: int, body: bytes = b"", reason=None,
                 extraHeaders=()) -> None:

@@ -162,7 +162,7 @@ def takePlace(call, gone, new) -> None:
             call.forks.append(new)
         call.record.callee = new.target
     if gone not in call.transferred:
-        call.transferred.append(gone)
+        call.transferred += (gone,)
 
 
 def sendNotify(leg, event: str, status: int, reason: str | None = None,

@@ -16,6 +16,7 @@ by): the request builders take a Via value and give it a fresh branch.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
@@ -180,7 +181,7 @@ class Dialog:
         self.remoteUri = remoteUri
         self.remoteTarget = remoteTarget
         self.routeSet = routeSet
-        self.localContact = localContact
+        self.localContact = sys.intern(localContact)   # shared by many dialogs
         self.localSeq = localSeq
         self.remoteSeq = remoteSeq
         self.secure = secure

@@ -41,13 +41,15 @@ C{dialog-gone}.
 from __future__ import annotations
 
 import random
+import sys
+from typing import Mapping
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.dialog import Dialog
 from tpbx.sip.headers import Headers, splitCommas
 from tpbx.sip.inviteactions import (
-    EARLY_STATES, LIVE_STATES, Event, HeaderLines, InviteState, Role,
-    SendAck, SendRequest, SendResponse,
+    EARLY_STATES, EMPTY, LIVE_STATES, Event, HeaderLines, InviteState, Role,
+    SendAck, SendRequest, SendResponse, filed,
 )
 from tpbx.sip.inviteclient import InviteClientMixin
 from tpbx.sip.inviteserver import InviteServerMixin
@@ -91,13 +93,22 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
     @ivar state: the L{InviteState}.
     @ivar invite: the initial INVITE (UAC: the latest, after a 422 retry);
         read-only for callers (its CSeq number is kept, not re-read).
+        Once confirmed, a copy with only the headers still read
+        (L{tpbx.sip.inviteactions.confirmedInvite}) and the body.
     @ivar dialog: the leg's L{Dialog} (UAC: the latest early dialog, then
         the one the first 2xx confirmed; L{None} before any).
     @ivar earlyDialogs: UAC early dialogs by To tag (forking).
-    @ivar forkedAnswers: 2xx from other forks, ACKed and BYEd.
+    @ivar forkedAnswers: 2xx from other forks, ACKed and BYEd (a tuple).
     @ivar via: the Via value (no branch) for requests this leg sends.
     @ivar sessionTimer: the running L{SessionTimer}, or L{None}.
     """
+
+    # A held call keeps two sessions for as long as it lasts: no __dict__.
+    __slots__ = ("role", "state", "invite", "via", "timers", "policy", "dialog",
+                 "earlyDialogs", "forkedAnswers", "sessionTimer", "provisionalReceived",
+                 "_rng", "_inviteSeq", "_answeredTag", "_forkAcks", "_pendingOut",
+                 "_pendingIn", "_retransmits", "_timerTerms", "_lastAck", "_awaitingAck",
+                 "_glared", "_retryAt", "_hangupWanted", "_cancelSent", "_retried422")
 
     def __init__(self, role: Role, invite: Request, via: str,
                  timers: TimerConfig = TimerConfig(),
@@ -106,23 +117,24 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         self.role = role
         self.state = InviteState.NULL
         self.invite = invite
-        self.via = via
+        self.via = sys.intern(via)   # one per transport: shared by the sessions
         self.timers = timers
         self.policy = policy
         self.dialog: Dialog | None = None
-        self.earlyDialogs: dict[str, Dialog] = {}
-        self.forkedAnswers: list[Response] = []
+        # The tables below are EMPTY until used, and again once emptied.
+        self.earlyDialogs: Mapping[str, Dialog] = EMPTY
+        self.forkedAnswers: tuple[Response, ...] = ()
         self.sessionTimer: SessionTimer | None = None
         self.provisionalReceived = False
         self._rng = rng  # made on first use: see _random
         self._inviteSeq = invite.cseq[0]
         self._answeredTag: str | None = None
-        self._forkAcks: dict[str, Request] = {}
+        self._forkAcks: Mapping[str, Request] = EMPTY
         self._pendingOut: Request | None = None
-        self._pendingIn: dict[Request, object] = {}
-        self._retransmits: dict = {}  # CSeq -> inviteserver._Retransmit
-        self._timerTerms: dict[Request, Negotiated] = {}
-        self._acks: dict[int, Request] = {}
+        self._pendingIn: Mapping[Request, object] = EMPTY
+        self._retransmits: Mapping = EMPTY  # CSeq -> inviteserver._Retransmit
+        self._timerTerms: Mapping[Request, Negotiated] = EMPTY
+        self._lastAck: tuple[int, Request, float] | None = None  # CSeq, ACK, until
         self._awaitingAck: Response | None = None
         self._glared: Request | None = None
         self._retryAt: float | None = None
@@ -159,7 +171,7 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         session = cls(Role.UAS, invite, via, **kwargs)
         session.dialog = Dialog.fromUASRequest(invite, localTag, localContact,
                                                overTLS)
-        session._pendingIn[invite] = transaction
+        session._pendingIn = filed(session._pendingIn, invite, transaction)
         return session
 
     def start(self, now: float) -> list:
@@ -221,7 +233,7 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
             return []
         actions = []
         if self._awaitingAck is not None:
-            actions.append(self._sendAck(self._awaitingAck, b"", None))
+            actions.append(self._sendAck(self._awaitingAck, b"", None, now))
         return actions + self._bye("local-bye")
 
     def _cancel(self) -> list:
@@ -316,12 +328,11 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         actions = []
         for request, transaction in self._pendingIn.items():
             actions += self._reply(request, transaction, 487)
-        self._pendingIn.clear()
-        self._timerTerms.clear()
+        self._pendingIn = self._timerTerms = EMPTY
         self.state = _S.DISCONNECTED
         if self.dialog is not None:
             self.dialog.state = "terminated"
-        self._retransmits.clear()
+        self._retransmits = EMPTY
         self._retryAt = self.sessionTimer = self._awaitingAck = None
         self._pendingOut = self._glared = None
         return actions + [Event("terminated", message, reason)]
@@ -330,8 +341,11 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
 
     def handleTimers(self, now: float) -> list:
         """Everything due at C{now}: L{due}, the 491 retry, the session
-        timer's refresh or expiry (RFC 4028 sec. 10: BYE)."""
+        timer's refresh or expiry (RFC 4028 sec. 10: BYE); the last ACK
+        is forgotten once its 2xx can no longer be re-sent."""
         actions = self.due(now)
+        if self._lastAck is not None and now >= self._lastAck[2]:
+            self._lastAck = None
         if self._retryAt is not None and now >= self._retryAt:
             actions.append(Event("retry", self._glared))
             self._retryAt = self._glared = None
@@ -349,6 +363,8 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         times = [min(e.nextAt, e.giveUpAt) for e in self._retransmits.values()]
         if self._retryAt is not None:
             times.append(self._retryAt)
+        if self._lastAck is not None:
+            times.append(self._lastAck[2])
         if self.sessionTimer is not None:
             times.append(self.sessionTimer.nextDeadline())
         return min(times, default=None)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
+from types import MappingProxyType
+from typing import Iterable, Mapping
 
+from tpbx.sip.headers import Headers
 from tpbx.sip.message import Message, Request, Response
 
 __all__ = ["InviteState", "Role", "SendRequest", "SendResponse", "SendAck",
-           "Event", "EARLY_STATES", "LIVE_STATES", "HeaderLines"]
+           "Event", "EARLY_STATES", "LIVE_STATES", "HeaderLines", "confirmedInvite",
+           "EMPTY", "filed", "unfiled"]
 
 HeaderLines = Iterable[tuple[str, str]]
 """Extra C{(name, value)} header lines a caller adds to a message."""
@@ -84,3 +87,52 @@ class Event:
     kind: str
     message: Message | None = None
     reason: str | None = None
+
+
+# What a confirmed session still reads from its initial INVITE: its
+# Call-ID and CSeq and, at the UAC, what makes the dialog, ACK and BYE of a
+# late fork's 2xx (sec. 12.1.2, 13.2.2.4: From, Contact, and the INVITE's
+# credentials in the ACK).  The dialog has the rest.
+_KEPT_UAS = frozenset({"Call-ID", "CSeq"})
+_KEPT_UAC = _KEPT_UAS | {"From", "Contact", "Authorization", "Proxy-Authorization"}
+
+
+def confirmedInvite(invite: Request, role: Role) -> Request:
+    """
+    The initial INVITE as a confirmed session keeps it: a held call lasts
+    for hours, and the rest of its headers (Via, Allow, User-Agent, the
+    session-timer and the caller's credentials at the UAS ...) are never
+    read again.
+
+    @return: a copy of C{invite} with only the headers a confirmed
+        L{tpbx.sip.invite.InviteSession} of C{role} reads; its body kept.
+    """
+    kept = _KEPT_UAC if role is Role.UAC else _KEPT_UAS
+    headers = Headers([(name, value) for name, value in invite.headers if name in kept])
+    return Request(invite.method, invite.uri, headers, invite.body, invite.version)
+
+
+#: The table a session's (and a call's) rarely used dicts hold while
+#: empty -- which is always, for a held call -- instead of one empty dict
+#: each.  It is read-only: add with L{filed}, remove with L{unfiled}.
+EMPTY: Mapping = MappingProxyType({})
+
+
+def filed(table: Mapping, key, value) -> dict:
+    """@return: C{table} with C{key} -> C{value}: a new dict for L{EMPTY}."""
+    if table is EMPTY:
+        return {key: value}
+    table[key] = value
+    return table
+
+
+def unfiled(table: Mapping, key) -> tuple:
+    """
+    @return: C{(value, table)}: the value C{key} had (L{None} for none)
+        and C{table} without it -- L{EMPTY} once nothing is left, so the
+        emptied dict is freed.
+    """
+    if key not in table:
+        return None, table
+    value = table.pop(key)
+    return value, (table or EMPTY)

@@ -19,7 +19,8 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.dialog import Dialog, withBranch
 from tpbx.sip.inviteactions import (
-    EARLY_STATES, Event, InviteState, Role, SendAck, SendRequest,
+    EARLY_STATES, EMPTY, Event, InviteState, Role, SendAck, SendRequest,
+    confirmedInvite, filed, unfiled,
 )
 from tpbx.sip.message import Message, Request, Response
 
@@ -37,6 +38,8 @@ class InviteClientMixin:
     Responses to this leg's requests, for L{tpbx.sip.invite.InviteSession}.
     """
 
+    __slots__ = ()
+
     # The ACK for a 2xx
 
     def sendAck(self, now: float, body: bytes = b"",
@@ -48,7 +51,7 @@ class InviteClientMixin:
         response = self._awaitingAck
         if response is None:
             raise ProtocolError("No 2xx awaits its ACK")
-        return [self._sendAck(response, body, contentType)]
+        return [self._sendAck(response, body, contentType, now)]
 
     def ackFor(self, response: Response, body: bytes = b"",
                contentType: str | None = None) -> Request:
@@ -68,14 +71,23 @@ class InviteClientMixin:
                                 via=self.via, invite=self.invite)
 
     def _sendAck(self, response: Response, body: bytes,
-                 contentType: str | None) -> SendAck:
+                 contentType: str | None, now: float) -> SendAck:
         number = response.cseq[0]
         ack = self._ack(response, number, body, contentType)
-        self._acks = {number: ack}  # only the latest 2xx is re-sent
+        # Kept for the retransmissions of the latest 2xx only, which stop
+        # after 64*T1 (sec. 13.3.1.4): see handleTimers.
+        self._lastAck = (number, ack, now + 64 * self.timers.t1)
         self._awaitingAck = None
         if self._isInitial(number, "INVITE") and self.state is _S.CONNECTING:
             self.state = _S.CONFIRMED
+            self.invite = confirmedInvite(self.invite, self.role)
         return SendAck(ack)
+
+    def _ackAgain(self, number: int) -> list:
+        """The ACK once more, for a retransmission of the 2xx to our
+        INVITE C{number} (sec. 13.2.2.4)."""
+        last = self._lastAck
+        return [SendAck(last[1])] if last is not None and last[0] == number else []
 
     def _isInitial(self, number: int, method: str) -> bool:
         """Whether a response or ACK of our CSeq space is for our initial
@@ -97,9 +109,7 @@ class InviteClientMixin:
         if pending is not None and (number, method) == pending.cseq:
             return self._refreshResponse(pending, response, now)
         if method == "INVITE":
-            ack = self._acks.get(number)
-            ok = 200 <= response.status < 300
-            return [SendAck(ack)] if ok and ack is not None else []
+            return self._ackAgain(number) if 200 <= response.status < 300 else []
         if method in ("BYE", "CANCEL", "ACK") or response.status < 200:
             return []
         if response.status in (408, 481):
@@ -125,7 +135,7 @@ class InviteClientMixin:
         dialog = self.earlyDialogs.get(tag)
         if dialog is None:
             dialog = Dialog.fromUACResponse(self.invite, response)
-            self.earlyDialogs[tag] = dialog
+            self.earlyDialogs = filed(self.earlyDialogs, tag, dialog)
         else:
             dialog.targetRefresh(response)
         self.dialog = dialog
@@ -138,27 +148,26 @@ class InviteClientMixin:
         tag = _toTag(response)
         if self._answeredTag is not None or self.state is _S.DISCONNECTED:
             if tag == self._answeredTag:
-                ack = self._acks.get(self._inviteSeq)
-                return [SendAck(ack)] if ack is not None else []
+                return self._ackAgain(self._inviteSeq)
             return self._forked(response, tag)
-        dialog = self.earlyDialogs.pop(tag, None)
+        dialog, self.earlyDialogs = unfiled(self.earlyDialogs, tag)
         if dialog is None:
             dialog = Dialog.fromUACResponse(self.invite, response)
         else:
             dialog.confirmByResponse(response)
         for other in self.earlyDialogs.values():
             other.state = "terminated"
-        self.earlyDialogs.clear()
+        self.earlyDialogs = EMPTY
         self.dialog, self._answeredTag = dialog, tag
         self.state = _S.CONNECTING
         if self._hangupWanted:  # the 2xx crossed our CANCEL (sec. 9.1)
-            return [self._sendAck(response, b"", None)] + self._bye("local-bye")
+            return [self._sendAck(response, b"", None, now)] + self._bye("local-bye")
         if self.policy is not None:
             self._runTimer(self.policy.uacNegotiate(response), True, now)
         return [Event("answered", response)] + self._answerIn(
-            self.invite, response)
+            self.invite, response, now)
 
-    def _answerIn(self, request: Request, response: Response) -> list:
+    def _answerIn(self, request: Request, response: Response, now: float) -> list:
         """
         The 2xx to our INVITE/UPDATE C{request}: an offer to answer in
         the ACK (offerless INVITE), else the ACK now and the answer.
@@ -168,7 +177,7 @@ class InviteClientMixin:
             return [Event("offer", response)]
         actions = []
         if request.method == "INVITE":
-            actions.append(self._sendAck(response, b"", None))
+            actions.append(self._sendAck(response, b"", None, now))
         if request.body and response.body:
             actions.append(Event("answer", response))
         return actions
@@ -178,11 +187,11 @@ class InviteClientMixin:
         ack = self._forkAcks.get(tag)
         if ack is not None:
             return [SendAck(ack)]
-        self.forkedAnswers.append(response)
+        self.forkedAnswers += (response,)
         dialog = Dialog.fromUACResponse(self.invite, response)
         ack = dialog.createAck(self._inviteSeq, via=self.via,
                                invite=self.invite)
-        self._forkAcks[tag] = ack
+        self._forkAcks = filed(self._forkAcks, tag, ack)
         return [SendAck(ack), SendRequest(dialog.createRequest("BYE", via=self.via))]
 
     def _inviteFailed(self, response: Response, now: float) -> list:
@@ -208,7 +217,7 @@ class InviteClientMixin:
         self._inviteSeq += 1
         self._retried422 = True
         self.provisionalReceived = False
-        self.earlyDialogs.clear()
+        self.earlyDialogs = EMPTY
         self.dialog = None
         self.state = _S.CALLING
         return [SendRequest(self.invite)]
@@ -224,7 +233,7 @@ class InviteClientMixin:
             self.dialog.targetRefresh(response)
             if self.policy is not None:
                 self._runTimer(self.policy.uacNegotiate(response), True, now)
-            return self._answerIn(request, response)
+            return self._answerIn(request, response, now)
         if status == 491:
             return self._glare(request, response, now)
         if status in (408, 481):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.inviteactions import (
-    Event, HeaderLines, InviteState, Role, SendResponse,
+    Event, HeaderLines, InviteState, Role, SendResponse, confirmedInvite, filed,
+    unfiled,
 )
 from tpbx.sip.message import Request, Response
 from tpbx.sip.reply import makeResponse
@@ -49,6 +50,8 @@ class InviteServerMixin:
     The peer's requests and our answers, for
     L{tpbx.sip.invite.InviteSession}.
     """
+
+    __slots__ = ()
 
     # Requests from the peer
 
@@ -116,7 +119,7 @@ class InviteServerMixin:
             return self._reply(request, transaction, 422, None,
                                tooSmall.responseHeaders())
         self.dialog.targetRefresh(request)
-        self._pendingIn[request] = transaction
+        self._pendingIn = filed(self._pendingIn, request, transaction)
         if request.body:
             return [Event("offer", request)]
         return [Event("reinvite", request)] if request.method == "INVITE" else []
@@ -127,7 +130,7 @@ class InviteServerMixin:
                 + self._terminate("remote-bye", request))
 
     def _onOther(self, request: Request, transaction, now: float) -> list:
-        self._pendingIn[request] = transaction
+        self._pendingIn = filed(self._pendingIn, request, transaction)
         return [Event("request", request)]
 
     _HANDLERS = {"INVITE": _onInvite, "UPDATE": _onUpdate, "BYE": _onBye}
@@ -145,13 +148,14 @@ class InviteServerMixin:
     def ackReceived(self, ack: Request, now: float) -> list:
         """The ACK for one of our 2xx: stop re-sending it (13.3.1.4)."""
         number = ack.cseq[0]
-        entry = self._retransmits.pop(number, None)
+        entry, self._retransmits = unfiled(self._retransmits, number)
         if entry is None:
             return []
         actions = [Event("answer", ack)] if entry.offered and ack.body else []
         if (self.role is Role.UAS and self.state is _S.CONNECTING
                 and number == self._inviteSeq):
             self.state = _S.CONFIRMED
+            self.invite = confirmedInvite(self.invite, self.role)
             actions.append(Event("confirmed", ack))
             if self._hangupWanted:
                 actions += self._bye("local-bye")
@@ -172,18 +176,22 @@ class InviteServerMixin:
         if request not in self._pendingIn:
             raise ProtocolError("No such request awaits an answer", 481)
         final, success = status >= 200, 200 <= status < 300
-        terms = self._timerTerms.pop(request, None) if final else None
+        terms = None
+        if final:
+            terms, self._timerTerms = unfiled(self._timerTerms, request)
         extra = list(extraHeaders)
         if success and request.method in ("INVITE", "UPDATE"):
             extra += self._uasTimer(request, terms, now)
-        transaction = self._pendingIn.pop(request) if (
-            final) else self._pendingIn[request]
+        if final:
+            transaction, self._pendingIn = unfiled(self._pendingIn, request)
+        else:
+            transaction = self._pendingIn[request]
         response = self._response(request, status, reason, extra, body,
                                   contentType)
         actions = [SendResponse(transaction, response)]
         if success and request.method == "INVITE":
-            self._retransmits[request.cseq[0]] = _Retransmit(
-                response, self.timers, now, bool(body) and not request.body)
+            self._retransmits = filed(self._retransmits, request.cseq[0], _Retransmit(
+                response, self.timers, now, bool(body) and not request.body))
         if request is self.invite:
             actions += self._initialAnswered(status, response)
         return actions
@@ -231,7 +239,7 @@ class InviteServerMixin:
         negotiated = self.policy.uasNegotiate(request)
         if isinstance(negotiated, TooSmall):
             return negotiated
-        self._timerTerms[request] = negotiated
+        self._timerTerms = filed(self._timerTerms, request, negotiated)
         return None
 
     def _uasTimer(self, request: Request, terms: Negotiated | None,
@@ -258,7 +266,7 @@ class InviteServerMixin:
         actions = []
         for number, entry in list(self._retransmits.items()):
             if now >= entry.giveUpAt:
-                del self._retransmits[number]
+                self._retransmits = unfiled(self._retransmits, number)[1]
                 return actions + self._bye("ack-timeout")
             if now >= entry.nextAt:
                 actions.append(SendResponse(None, entry.response))

@@ -116,146 +116,48 @@ def test_nonInviteRequestAnsweredAndEnded():
     assertIdle(engine, clock)
 
 
-def test_inviteTryingBeforeTheTU():
+def test_inviteAnsweredAtOnceGetsNoTrying():
     """
-    Sec. 17.2.1: the 100 Trying leaves before the TU sees the INVITE; a
-    failure response is retransmitted (Timer G) until the ACK, and Timer I
-    ends the transaction.
+    Sec. 17.2.1: no 100 Trying when the TU answers the INVITE at once (a
+    final response within 200 ms makes it optional); the failure response
+    is retransmitted (Timer G) until the ACK, and Timer I ends the
+    transaction.
     """
     engine, clock, sender, user = makeEngine(RecordingUser(486))
     invite = makeRequest("INVITE")
     engine.messageReceived(invite, UDP)
-    assert [m.status for m in user.sentBefore[0]] == [100]
-    assert statuses(sender) == [100, 486]
+    assert user.sentBefore == [[]]
+    assert statuses(sender) == [486]
     clock.advance(0.5)
-    assert statuses(sender) == [100, 486, 486]
+    assert statuses(sender) == [486, 486]
     ackRequest = makeRequest("ACK", toTag="b1")
     engine.messageReceived(ackRequest, UDP)
     clock.advance(1.0)
-    assert statuses(sender) == [100, 486, 486]
+    assert statuses(sender) == [486, 486]
     assert len(user.requests) == 1
     clock.advance(5)
     assert [reason for _, reason in user.ended] == ["completed"]
     assertIdle(engine, clock)
 
 
-def test_oneTimerFollowsTheEarliestDeadline():
+def test_inviteTryingOnceTheTUHasHadItsTurn():
     """
-    However many transactions are live, the engine keeps one DelayedCall,
-    moved earlier when a sooner deadline appears and re-armed for the next
-    one each time it fires.
+    Sec. 17.2.1: an INVITE the TU does not answer at once gets 100 Trying
+    as soon as the TU returns, and a retransmission of it gets the 100
+    again; the TU's final response follows.
     """
-    engine, clock, sender, user = makeEngine(RecordingUser(200))
-    engine.messageReceived(makeRequest("OPTIONS", branch="z9hG4bKsrv"), UDP)
-    assert clock.getDelayedCalls()[0].getTime() == NOW + 32      # Timer J
-    engine.sendRequest(makeRequest("OPTIONS", branch="z9hG4bKcli"), UDP)
-    assertOneTimer(engine, clock)
-    assert clock.getDelayedCalls()[0].getTime() == NOW + 0.5     # Timer E
-    for _ in range(40):
-        clock.advance(1)
-        if engine.layer.nextDeadline() is not None:
-            assertOneTimer(engine, clock)
-    assertIdle(engine, clock)
-
-
-def test_clientTransactionRetransmitsAndDelivers():
-    """
-    Sec. 17.1.2: a request the TU starts is sent and retransmitted on
-    Timer E until a response; the response reaches the TU with its
-    transaction, and Timer K (5 s over UDP) ends it.
-    """
-    engine, clock, sender, user = makeEngine()
-    request = makeRequest("OPTIONS")
-    transaction = engine.sendRequest(request, UDP)
-    assert sender.sent == [(request, UDP)]
-    clock.advance(0.5)
-    assert sender.sent == [(request, UDP)] * 2
-    response = respond(request, 200)
-    engine.messageReceived(response, UDP)
-    assert user.responses == [(response, transaction)]
-    clock.advance(5)
-    assert user.ended == [(transaction, "completed")]
-    assertIdle(engine, clock)
-
-
-def test_clientTransactionTimesOut():
-    """
-    Sec. 17.1.2.2: with no response, Timer E retransmits at 0.5, 1.5, 3.5,
-    7.5 s and then every T2 (4 s), and Timer F (64*T1) ends it: "timeout".
-    """
-    engine, clock, sender, user = makeEngine()
-    transaction = engine.sendRequest(makeRequest("OPTIONS"), UDP)
-    clock.pump([0.5] * 63)
-    assert user.ended == []
-    clock.advance(0.5)
-    assert user.ended == [(transaction, "timeout")]
-    assert len(sender.sent) == 11
-    assertIdle(engine, clock)
-
-
-def test_transportErrorEndsThatPeersTransactions():
-    """
-    Sec. 17.1.4 / 17.2.4: a transport error to a peer ends the
-    transactions bound to it, with "transport-error"; others go on.
-    """
-    engine, clock, sender, user = makeEngine()
-    toTcp = engine.sendRequest(makeRequest("OPTIONS", branch="z9hG4bKa", transport="TCP"), TCP)
-    toUdp = engine.sendRequest(makeRequest("OPTIONS", branch="z9hG4bKb"), UDP)
-    engine.transportError(TCP, "connection refused")
-    assert user.ended == [(toTcp, "transport-error")]
-    clock.advance(32)
-    assert user.ended[1:] == [(toUdp, "timeout")]
-    assertIdle(engine, clock)
-
-
-def test_abandonEndsServerTransactionSilently():
-    """
-    A request the TU chooses not to answer (a blacklisted source) is
-    forgotten at once: nothing is sent, no transaction or timer is kept.
-    """
-    engine, clock, sender, user = makeEngine()
-    engine.messageReceived(makeRequest("OPTIONS"), UDP)
+    engine, clock, sender, user = makeEngine(RecordingUser())
+    invite = makeRequest("INVITE")
+    engine.messageReceived(invite, UDP)
+    assert user.sentBefore == [[]]
+    assert statuses(sender) == [100]
+    engine.messageReceived(makeRequest("INVITE"), UDP)
+    assert statuses(sender) == [100, 100] and len(user.requests) == 1
     [(_, transaction)] = user.requests
-    engine.abandon(transaction)
-    assert sender.sent == []
-    assert user.ended == [(transaction, "transport-error")]
-    assertIdle(engine, clock)
-
-
-def test_strayMessagesGoToTheTUWithoutTransaction():
-    """
-    Sec. 17.1.3 / 17.2.3: a response matching no client transaction and
-    an ACK matching no server transaction reach the TU with L{None}.
-    """
-    engine, clock, sender, user = makeEngine()
-    response = respond(makeRequest("INVITE"), 200)
-    engine.messageReceived(response, UDP)
-    ackRequest = makeRequest("ACK", toTag="b1")
-    engine.messageReceived(ackRequest, UDP)
-    assert user.responses == [(response, None)]
-    assert user.requests == [(ackRequest, None)]
-    assertIdle(engine, clock)
-
-
-def test_unmatchableRequestAnsweredStatelessly():
-    """
-    A request the layer cannot match (no Via) is answered 400 statelessly
-    rather than raising into the transport; an ACK or a response that
-    cannot be matched is dropped.
-    """
-    engine, clock, sender, user = makeEngine()
-    request = makeRequest("OPTIONS")
-    request.headers.remove("Via")
-    engine.messageReceived(request, UDP)
-    [(answer, peer)] = sender.sent
-    assert (answer.status, answer.reason, peer) == (400, "Missing Via", UDP)
-    ackRequest = makeRequest("ACK")
-    ackRequest.headers.remove("Via")
-    response = respond(makeRequest("OPTIONS"), 200)
-    response.headers.remove("Via")
-    engine.messageReceived(ackRequest, UDP)
-    engine.messageReceived(response, UDP)
-    assert len(sender.sent) == 1 and user.requests == user.responses == []
+    engine.sendResponse(transaction, respond(invite, 486))
+    engine.messageReceived(makeRequest("ACK", toTag="b1"), UDP)
+    clock.advance(5)
+    assert statuses(sender) == [100, 100, 486]
     assertIdle(engine, clock)
 
 
@@ -272,7 +174,7 @@ def test_tuFailureIsLoggedNotRaised():
     assert any(isinstance(e.get("log_failure") and e["log_failure"].value, RuntimeError)
                for e in events)
     engine.messageReceived(makeRequest("ACK", toTag="b1"), UDP)
-    assert statuses(sender) == [100, 500]
+    assert statuses(sender) == [500]
     clock.advance(5)
     assertIdle(engine, clock)
 

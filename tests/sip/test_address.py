@@ -3,9 +3,14 @@
 Tests for L{tpbx.sip.address}.
 """
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tpbx.errors import ProtocolError
+from tpbx.sip import address
 from tpbx.sip.address import NameAddr, parseContacts, parseNameAddr
 
 
@@ -96,3 +101,49 @@ def test_contactStar():
     assert parseContacts([" * "]) == "*"
     with pytest.raises(ProtocolError):
         parseContacts("*, <sip:a@h>")
+
+
+def _both(value: str):
+    """@return: what the one-step path and the general parser make of C{value}."""
+    def parse():
+        try:
+            return address.parseNameAddr.__wrapped__(value)
+        except ProtocolError as e:
+            return ("error", e.reason)
+    fast = parse()
+    plain = address._PLAIN
+    address._PLAIN = re.compile(r"(?!)")
+    try:
+        return fast, parse()
+    finally:
+        address._PLAIN = plain
+
+
+@pytest.mark.parametrize("value", [
+    "<sip:100@127.0.0.1:5060>;tag=12345SIPpTag011",
+    '"Alice" <sip:a@h>;tag=1',
+    '"Al\\"ice" <sip:a@h>',
+    '"A"<sip:a@h>',
+    '"" <sip:a@h>',
+    "<sip:a@h;transport=udp>;expires=30;q=0.5",
+    "<sip:a@h>;tag=",
+    '<sip:a@h>;+sip.instance="<urn:x>"',
+    "<sip:a b@h>",
+    "<nocolon>",
+    "<SIP:A@H>;TAG=X",
+    "<sip:a@h>;lr;tag=a=b",
+])
+def test_plainPathAgrees(value):
+    """
+    The one-step path for plain name-addrs gives exactly what the general
+    parser gives (or leaves the value to it, errors included).
+    """
+    fast, general = _both(value)
+    assert fast == general
+
+
+@given(st.text(alphabet='"<>;=:@ \\sipabtg1.,', max_size=30))
+def test_plainPathAgreesOnAnything(value):
+    """Whatever the text, both paths agree (hypothesis)."""
+    fast, general = _both(value)
+    assert fast == general

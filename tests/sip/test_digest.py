@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tpbx.errors import ProtocolError
+from tpbx.sip import digest
 from tpbx.sip.digest import (
     ALGORITHMS, DigestChallenge, NonceCounter, NonceSigner, computeHA1,
     computeResponse, digestAuthorization, formatChallenge, parseAuthParams,
@@ -233,3 +234,59 @@ def test_counterBoundNeverOpensReplay():
     assert len(counter) == 2
     assert counter.use("a", 10, 1, 13.0) == "stale"
     assert counter.use("d", 20, 1, 20.0) == "ok"
+
+
+def _generalParams(value: str):
+    """L{parseAuthParams} without its one-step path for plain parameters."""
+    plain = digest._plainParams
+    digest._plainParams = lambda rest: None
+    try:
+        return parseAuthParams(value)
+    except ProtocolError as e:
+        return ("error", e.reason)
+    finally:
+        digest._plainParams = plain
+
+
+def _anyParams(value: str):
+    try:
+        return parseAuthParams(value)
+    except ProtocolError as e:
+        return ("error", e.reason)
+
+
+@pytest.mark.parametrize("value", [
+    'Digest username="100",realm="r",nc=00000001,qop=auth,uri="sip:a@b:5060",'
+    'response="0a",algorithm=MD5',
+    "Digest  a=b ,, c = d,",
+    'Digest a="x\\"y",b=c',
+    'Digest a="",b=c',
+    "Digest a=,b=c",
+    "Digest a=b c",
+    'Digest a="b"x',
+    "Digest a=b,A=c",
+    "Digest uri=sip:a@b",
+    "Digest a=b\n",
+    "Digest",
+])
+def test_plainParamsAgree(value):
+    """
+    The one-step path for plain parameters gives exactly what the general
+    loop gives (or leaves the value to it, errors included).
+    """
+    assert _anyParams(value) == _generalParams(value)
+
+
+@given(st.text(alphabet='Digest ab=",\\ \t\r\n:/', max_size=40))
+def test_plainParamsAgreeOnAnything(value):
+    """Whatever the text, both paths agree (hypothesis)."""
+    assert _anyParams(value) == _generalParams(value)
+
+
+def test_plainParamsLimits():
+    """The limits hold on the one-step path too: too many parameters or
+    too long a value are refused as before."""
+    many = "Digest " + ",".join(f"p{i}=v" for i in range(40))
+    assert _anyParams(many) == ("error", "Digest parameters too long")
+    long = 'Digest a="' + "x" * 2000 + '"'
+    assert _anyParams(long) == ("error", "Digest parameters too long")

@@ -115,6 +115,41 @@ def test_folding():
     assert request.headers.get("Subject") == "first second third"
 
 
+def test_foldingAfterKnownNames():
+    """
+    Folding is found when every header name was seen before, and a line
+    whose text after the fold looks like a header (C{ Via: x}) stays a
+    continuation line.
+    """
+    for _ in range(2):   # the second time every name is known
+        headers = list(HEADERS) + ["Subject: first", " Via: not a header"]
+        request = parseBoth(build(headers=headers))
+        assert request.headers.get("Subject") == "first Via: not a header"
+        assert len(request.headers.getAll("Via")) == 1
+
+
+def test_mixedLineEnds():
+    """
+    One bare LF among CRLF line ends is still a line end (sec. 7.5
+    tolerance), and a header line without a colon is still refused.
+    """
+    request = parseMessage(build().replace(b"\r\nTo:", b"\nTo:", 1))
+    assert request.headers.get("To") == "<sip:bob@example.com>"
+    with pytest.raises(SIPParseError) as e:
+        parseMessage(build(headers=list(HEADERS) + ["Via"]))
+    assert e.value.reason == "Malformed header line"
+
+
+def test_memoOfTopViaAndCSeq():
+    """
+    A parsed message's headers already hold its parsed top Via and CSeq
+    (see L{tpbx.sip.headers.Headers.memo}), which agree with the text.
+    """
+    request = parseMessage(build())
+    assert request.headers.memo("Via", None).branch == "z9hG4bK74bf9"
+    assert request.headers.memo("CSeq", None) == request.cseq == (1, "INVITE")
+
+
 def test_repeatedHeaders():
     """
     Repeated list headers keep every line in order.

@@ -3,9 +3,13 @@
 Tests for L{tpbx.sip.reply}.
 """
 
+import os
+
+from tpbx.sip import reply
 from tpbx.sip.headers import Headers
 from tpbx.sip.message import Request
-from tpbx.sip.reply import makeResponse, newBranch, newCallId, newTag
+from tpbx.sip.reply import makeResponse, newBranch, newCallId, newTag, randomBytes
+from tpbx.sip.via import topViaOf
 
 
 def _request(to="<sip:b@h>"):
@@ -75,3 +79,61 @@ def test_identifiers():
     assert newTag() != newTag() and newTag().isalnum()
     assert newCallId("pbx.example.com").endswith("@pbx.example.com")
     assert "@" not in newCallId()
+
+
+def test_responseKnowsItsRequestsViaAndCSeq():
+    """
+    A response made from a parsed request carries its request's parsed top
+    Via and CSeq (the lines are copied verbatim), so the transport and
+    the transaction layer need not parse them again.
+    """
+    request = _request()
+    top = topViaOf(request.headers)
+    response = makeResponse(request, 180, toTag="x")
+    assert topViaOf(response.headers) is top
+    assert response.cseq == (1, "INVITE")
+
+
+def test_identifiersRandomAndUnique():
+    """
+    Tags, branches and Call-IDs are hex of the stated sizes (10, 7+16, 24
+    digits) and never repeat (sec. 19.3, 8.1.1.7, 8.1.1.4), across
+    several blocks of the random pool.
+    """
+    tags = [newTag() for _ in range(2000)]
+    assert all(len(t) == 10 and int(t, 16) >= 0 for t in tags)
+    assert len(set(tags)) == len(tags)
+    branch = newBranch()
+    assert branch.startswith("z9hG4bK") and len(branch) == 23
+    assert newCallId("h").endswith("@h") and len(newCallId()) == 24
+
+
+def test_forkedChildDrawsFreshDigits():
+    """
+    A forked child does not hand out the digits its parent has drawn but
+    not used yet: the pool is emptied in the child (os.register_at_fork).
+    """
+    reply._random.take(2)
+    inParent = reply._random._text
+    reply._random.forget()
+    assert reply._random._text == ""
+    reply._random._text = inParent
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child
+        os.write(writing, reply._random._text.encode() or b"-")
+        os._exit(0)
+    os.close(writing)
+    seen = os.read(reading, len(inParent) + 1)
+    os.close(reading)
+    os.waitpid(pid, 0)
+    assert seen == b"-"
+
+
+def test_randomBytes():
+    """
+    L{randomBytes} gives the number of bytes asked, fresh each time (the
+    random part of digest nonces comes from it).
+    """
+    draws = {randomBytes(8) for _ in range(1000)}
+    assert len(draws) == 1000 and all(len(d) == 8 for d in draws)

@@ -38,13 +38,13 @@ def make(kind, peer=UDP, request=None, now=0.0):
 
 def fire(txn, name):
     """Fire the pending timer C{name} at its own deadline."""
-    [at] = [at for n, at in txn.deadlines if n == name]
+    at = txn.deadlines[name]
     return txn.timerFired(name, at, at)
 
 
 def timers(txn):
     """@return: the pending timers as a sorted list of (name, time)."""
-    return sorted(txn.deadlines)
+    return sorted(txn.deadlines.items())
 
 
 # Client INVITE (sec. 17.1.1)

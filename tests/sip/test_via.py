@@ -3,10 +3,16 @@
 Tests for L{tpbx.sip.via}.
 """
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tpbx.errors import ProtocolError
-from tpbx.sip.via import Via, parseVia, parseViaList, stampReceived
+from tpbx.sip import via as via_module
+from tpbx.sip.headers import Headers
+from tpbx.sip.via import Via, parseVia, parseViaList, stampReceived, topViaOf
 
 
 def test_parse():
@@ -123,3 +129,65 @@ def test_stampRport():
         "rport": "9", "received": "10.0.0.1"}
     forged = parseVia("SIP/2.0/UDP 10.0.0.1;received=192.0.2.9")
     assert stampReceived(forged, "10.0.0.1", 9).params == {}
+
+
+def _generalParse(value: str):
+    """L{parseVia} without its one-step path for plain values."""
+    plain = via_module._PLAIN_VIA
+    via_module._PLAIN_VIA = re.compile(r"(?!)")
+    try:
+        return via_module.parseVia.__wrapped__(value)
+    except ProtocolError as e:
+        return ("error", e.reason)
+    finally:
+        via_module._PLAIN_VIA = plain
+
+
+@pytest.mark.parametrize("value", [
+    "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-1-0;rport",
+    "SIP/2.0/udp Host.Example;BRANCH=z9hG4bK1;received=192.0.2.4;rport=5",
+    "SIP/2.0/UDP h:5060;branch=a=b;lr",
+    "SIP/2.0/UDP h:70000;branch=z9hG4bK1",
+    "SIP/2.0/UDP h;branch=",
+    "SIP/2.0/UDP h ; branch=z9hG4bK1",
+    'SIP/2.0/UDP h;maddr="x"',
+    "SIP/2.0/TCP [2001:db8::1]:5060;branch=z9hG4bKx",
+])
+def test_plainPathAgrees(value):
+    """
+    The one-step path for plain via-parms gives exactly what the general
+    parser gives (or leaves the value to it, errors included).
+    """
+    try:
+        fast = via_module.parseVia.__wrapped__(value)
+    except ProtocolError as e:
+        fast = ("error", e.reason)
+    assert fast == _generalParse(value)
+
+
+@given(st.text(alphabet="SIP/2.0UDPTCudp ;=:.,\"<>[]abhz9G4K-1", max_size=40))
+def test_plainPathAgreesOnAnything(value):
+    """Whatever the text, both paths agree (hypothesis)."""
+    try:
+        fast = via_module.parseVia.__wrapped__(value)
+    except ProtocolError as e:
+        fast = ("error", e.reason)
+    assert fast == _generalParse(value)
+
+
+def test_topViaParsedOncePerMessage():
+    """
+    L{topViaOf} parses the top via-parm of a message's headers once and
+    keeps it until a header changes.
+    """
+    headers = Headers([("Via", "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"),
+                       ("Via", "SIP/2.0/UDP c")])
+    top = topViaOf(headers)
+    assert (top.host, top.branch) == ("a", "z9hG4bK1")
+    assert topViaOf(headers) is top
+    headers.replaceFirst("Via", "SIP/2.0/UDP d;branch=z9hG4bK2")
+    assert topViaOf(headers).host == "d"
+    with pytest.raises(ProtocolError):
+        topViaOf(Headers([("Via", " , ")]))
+    with pytest.raises(ProtocolError):
+        topViaOf(Headers())

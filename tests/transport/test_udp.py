@@ -16,6 +16,8 @@ from tpbx.sip.message import Request, Response
 from tpbx.sip.parser import parseMessage
 from tpbx.sip.peer import Peer
 from tpbx.testing import FakeAccessGuard, FakeMessageSink, MemoryDatagramTransport
+from tpbx.sip.via import topViaOf
+from tpbx.transport import udp
 from tpbx.transport.udp import RECEIVE_BUFFER, SIPDatagramProtocol
 
 from .support import SOURCE, ack, loggedFailures, makeProtocol, options, response
@@ -36,6 +38,33 @@ def test_requestDeliveredWithReceivedAndRport():
         "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa1;rport=5062;received=10.0.0.5")
     assert peer == Peer("udp", "10.0.0.5", 5062, None, ("192.0.2.10", 5060))
     assert transport.written == []
+
+
+def test_onePeerPerSourceAddress():
+    """
+    Datagrams from one source address reach the sink with one and the same
+    L{Peer} (every transaction and leg of a call holds it); another address
+    gets its own; the stamped top Via is what the message's memo holds.
+    """
+    protocol, _, sink, _ = makeProtocol()
+    protocol.datagramReceived(options(), SOURCE)
+    protocol.datagramReceived(options(), SOURCE)
+    protocol.datagramReceived(options(), ("10.0.0.6", 5062))
+    (first, a), (_, b), (_, c) = sink.received
+    assert a is b and c == Peer("udp", "10.0.0.6", 5062, None, ("192.0.2.10", 5060))
+    assert (topViaOf(first.headers).received, topViaOf(first.headers).rport) == (
+        "10.0.0.5", 5062)
+
+
+def test_peerCacheBounded(monkeypatch):
+    """The kept peers are forgotten when there are too many (a scan of
+    many source ports cannot grow it without bound)."""
+    monkeypatch.setattr(udp, "_MAX_PEERS", 3)
+    protocol, _, sink, _ = makeProtocol()
+    for port in range(5000, 5010):
+        protocol.datagramReceived(options(), ("10.0.0.5", port))
+    assert len(protocol._peers) <= 3
+    assert [p.port for _, p in sink.received] == list(range(5000, 5010))
 
 
 def test_onlyTopViaOfSeveralIsStamped():

@@ -418,7 +418,12 @@ class CallManager:
         self._engine.sendStateless(message, peer)
 
     def reschedule(self, leg) -> None:
-        self._timers.set(leg, leg.session.nextDeadline())
+        """(Re)arm C{leg}'s session timer -- unless the leg is forgotten
+        (L{_forget}: its call ended): a hang-up that reaches an already
+        disconnected leg would otherwise re-arm the 32 s ACK-retransmit
+        timer and keep the whole call alive that long."""
+        if leg.entries:
+            self._timers.set(leg, leg.session.nextDeadline())
 
     def _fire(self, owner, now: float) -> None:
         if isinstance(owner, Leg):
@@ -466,6 +471,7 @@ class CallManager:
             self._forget(leg)
         for relay in relays:
             if relay is not None:
+                relay.onInactive = None   # set by _newCall; it refers to the call
                 self._relay.release(relay)
         if record is None:
             return

@@ -20,7 +20,6 @@ from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
                             TransactionLayer, TransactionTerminated)
 from tpbx.sip.message import Request
 from tpbx.sip.reply import makeResponse, newTag
-from tpbx.sip.reply import makeResponse
 
 __all__ = ["SIPEngine"]
 
@@ -60,7 +59,7 @@ class SIPEngine:
         now = self._clock.seconds()
         try:
             if isinstance(message, Request):
-                actions = self.layer.receiveRequest(message, peer, now)
+                actions = self.layer.receiveRequest(message, peer, now, trying=False)
             else:
                 actions = self.layer.receiveResponse(message, peer, now)
         except ProtocolError as e:
@@ -137,17 +136,21 @@ class SIPEngine:
         Deliver a request; if the TU fails on it (a bug, never the peer's
         doing), answer 500 so the peer gets a precise error and the server
         transaction completes instead of waiting, unanswered, for ever.
+        An INVITE the TU did not answer at once gets its 100 Trying now
+        (sec. 17.2.1): one answered at once (a 407) needs none.
         """
+        transaction = action.transaction
         try:
-            self.user.requestReceived(action.request, action.transaction)
+            self.user.requestReceived(action.request, transaction)
         except Exception:
             self._log.failure("the TU failed on {request!r}", request=action.request)
-            transaction = action.transaction
             last = transaction.lastResponse if transaction is not None else None
             if transaction is not None and (last is None or last.status < 200):
                 response = makeResponse(action.request, 500, toTag=newTag())
                 self._run(self.layer.sendResponse(transaction, response,
                                                   self._clock.seconds()))
+        if transaction is not None and action.request.method == "INVITE":
+            self._run(self.layer.sendTrying(transaction, self._clock.seconds()))
 
     def _doResponse(self, action: ResponseReceived) -> None:
         self.user.responseReceived(action.response, action.transaction)

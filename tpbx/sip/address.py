@@ -31,6 +31,13 @@ _SCHEME_COLON = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:")
 # (sec. 20.10: URIs with ",", "?" or ";" must be enclosed).
 _BAD_ADDR_SPEC = re.compile(r"[\s,?<>\"]")
 _BAD_ENCLOSED = re.compile(r"[\s<>\"]")
+# The usual From/To/Contact value: an optional quoted display name with no
+# escapes, <scheme:...> and plain parameters, no LWS; matched in one step
+# (no backtracking, as in L{tpbx.sip.via}); anything else takes the
+# general path of L{parseNameAddr}.
+_PLAIN = re.compile(
+    r'(?:"([^"\\]*)" *)?<([A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]*)>'
+    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[^\s;,\"<>]+)?)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,16 @@ def _parseEnclosed(displayName: str | None, text: str) -> NameAddr:
     return NameAddr(displayName, uri, _paramsAfter(text[end + 1:]))
 
 
+def _plainNameAddr(displayName: str | None, uri: str, paramText: str) -> NameAddr:
+    """@return: the L{NameAddr} of a value L{_PLAIN} matched."""
+    params: dict[str, str | None] = {}
+    if paramText:
+        for item in paramText[1:].split(";"):
+            name, eq, paramValue = item.partition("=")
+            params[name.lower()] = paramValue if eq else None
+    return NameAddr(displayName, uri, params)
+
+
 @lru_cache(maxsize=4096)
 def parseNameAddr(value: str) -> NameAddr:
     """
@@ -97,6 +114,9 @@ def parseNameAddr(value: str) -> NameAddr:
         addr-spec holding C{,} C{?} or spaces (RFC 4475 sec. 3.1.2).
     """
     text = value.strip()
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:
+        return _plainNameAddr(*plain.groups())
     if text.startswith('"'):
         displayName, end = readQuoted(text, 0)
         rest = text[end:].lstrip()

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Callable
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.grammar import isToken, quoteString, readQuoted
+from tpbx.sip.reply import randomBytes
 
 __all__ = [
     "ALGORITHMS", "DigestCredentials", "DigestChallenge", "parseAuthParams",
@@ -150,6 +152,36 @@ def _readValue(text: str, i: int) -> tuple[str, int]:
     return value, i
 
 
+# One C{name=value} of the usual credentials (token name, token or
+# escape-free quoted value) with its separators, matched in one step; any
+# other shape goes to the general loop of L{parseAuthParams}.
+_PLAIN_PARAM = re.compile(
+    r"[ \t\r\n,]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*=[ \t]*"
+    r"(?:\"([^\"\\]*)\"|([A-Za-z0-9\-.!%*_+`'~/:]+))[ \t]*(?=,|\Z)")
+_SEPARATORS = " \t\r\n,"
+
+
+def _plainParams(rest: str) -> dict[str, str] | None:
+    """
+    @return: the parameters of C{rest} when every one is plain and within
+        the limits, else L{None} (the general loop decides, errors and
+        all).
+    """
+    params: dict[str, str] = {}
+    match, i = _PLAIN_PARAM.match, 0
+    while True:
+        m = match(rest, i)
+        if m is None:
+            break
+        name = m[1].lower()
+        paramValue = m[2] if m[2] is not None else m[3]
+        if name in params or len(paramValue) > _MAX_VALUE or len(params) >= _MAX_PARAMS:
+            return None
+        params[name] = paramValue
+        i = m.end()
+    return params if not rest[i:].strip(_SEPARATORS) else None
+
+
 def parseAuthParams(value: str) -> dict[str, str]:
     """
     Parse C{Digest name=value, name="value" ...} (RFC 7616 sec. 3.3, 3.4).
@@ -164,6 +196,9 @@ def parseAuthParams(value: str) -> dict[str, str]:
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         raise ProtocolError("Unsupported authentication scheme")
+    plain = _plainParams(rest)
+    if plain is not None:
+        return plain
     params: dict[str, str] = {}
     i = _skipSeparators(rest, 0)
     while i < len(rest):
@@ -344,7 +379,7 @@ class NonceSigner:
         nonce are not all challenged again at once.
     """
 
-    def __init__(self, secret: bytes, randomBytes: Callable[[int], bytes] = os.urandom):
+    def __init__(self, secret: bytes, randomBytes: Callable[[int], bytes] = randomBytes):
         """
         @param randomBytes: the source of the random part (tests pass a
             fixed one).

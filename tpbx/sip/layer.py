@@ -24,7 +24,6 @@ import itertools
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
-from tpbx.sip.headers import splitCommas
 from tpbx.sip.message import Request, Response
 from tpbx.sip.peer import Peer
 from tpbx.sip.reply import makeResponse
@@ -34,7 +33,7 @@ from tpbx.sip.transaction import (
     ResponseReceived, SendMessage, ServerInvite, ServerNonInvite,
     ServerTransaction, State, Transaction, TransactionTerminated,
 )
-from tpbx.sip.via import MAGIC_COOKIE, Via, parseVia
+from tpbx.sip.via import MAGIC_COOKIE, Via, topViaOf
 
 __all__ = [
     "TransactionLayer", "SendMessage", "RequestReceived", "ResponseReceived",
@@ -50,11 +49,7 @@ def _topVia(message: Request | Response) -> Via:
     @return: the parsed top Via of C{message}.
     @raise ProtocolError: (400) when there is none or it is malformed.
     """
-    value = message.headers.get("Via")
-    parts = splitCommas(value) if value is not None else []
-    if not parts:
-        raise ProtocolError("Missing Via")
-    return parseVia(parts[0])
+    return topViaOf(message.headers)
 
 
 def serverKey(request: Request, method: str | None = None) -> tuple:
@@ -119,14 +114,18 @@ class TransactionLayer:
     # Messages from the transport
 
     def receiveRequest(self, request: Request, peer: Peer,
-                       now: float) -> list:
+                       now: float, trying: bool = True) -> list:
         """
         A request arrived (sec. 17.2.3).  A retransmission, or the ACK for
         a non-2xx response, goes to its transaction; an ACK matching none
         goes to the TU with transaction L{None}; anything else starts a
-        server transaction.  A new INVITE is answered 100 Trying at once
-        (sec. 17.2.1).
+        server transaction.
 
+        @param trying: answer a new INVITE 100 Trying at once (sec.
+            17.2.1).  L{False} when the caller will call L{sendTrying}
+            once the TU has had its turn: a TU that answers at once (a 407
+            challenge) then needs no 100 at all (the RFC's "unless it
+            knows that the TU will generate a ... response within 200 ms").
         @return: the actions.
         @raise ProtocolError: (400) when the request cannot be matched
             (no or bad Via); the caller answers it statelessly.
@@ -141,13 +140,25 @@ class TransactionLayer:
             transaction = ServerInvite(key, request, peer, self.timers,
                                        self._schedule)
             self._servers[key] = transaction
-            actions = transaction.respond(makeResponse(request, 100), now)
+            if trying:
+                return self.sendTrying(transaction, now) + transaction.start(now)
         else:
             transaction = ServerNonInvite(key, request, peer, self.timers,
                                           self._schedule)
             self._servers[key] = transaction
-            actions = []
-        return actions + transaction.start(now)
+        return transaction.start(now)
+
+    def sendTrying(self, transaction: ServerTransaction, now: float) -> list:
+        """
+        Answer an INVITE server transaction 100 Trying (sec. 17.2.1) if it
+        has sent no response yet and has not ended.
+
+        @return: the actions.
+        """
+        if (transaction.lastResponse is not None
+                or transaction.state is not State.PROCEEDING):
+            return []
+        return transaction.respond(makeResponse(transaction.request, 100), now)
 
     def receiveResponse(self, response: Response, peer: Peer,
                         now: float) -> list:
@@ -265,7 +276,7 @@ class TransactionLayer:
         heap = self._heap
         while heap:
             at, _, transaction, name = heap[0]
-            if (name, at) in transaction.deadlines:
+            if transaction.deadlines.get(name) == at:
                 return at
             heapq.heappop(heap)
         return None
@@ -282,7 +293,7 @@ class TransactionLayer:
         # In place: L{handleTimers} may be walking this very list.
         sequence = self._sequence
         self._heap[:] = [(at, next(sequence), t, name) for t in self._all()
-                         for name, at in t.deadlines]
+                         for name, at in t.deadlines.items()]
         heapq.heapify(self._heap)
         self._compactAt = max(_MIN_COMPACT, 2 * len(self._heap))
 

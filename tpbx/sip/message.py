@@ -41,6 +41,20 @@ REASONS = {
 }
 
 
+def _parseCSeq(headers: Headers) -> tuple[int, str]:
+    value = headers.get("CSeq")
+    if value is None:
+        raise ProtocolError("Missing CSeq")
+    parts = value.split()
+    if (len(parts) != 2 or not parts[0].isascii() or not parts[0].isdigit()
+            or len(parts[0]) > 10):
+        raise ProtocolError("Malformed CSeq")
+    number = int(parts[0])
+    if number >= 2 ** 31:
+        raise ProtocolError("CSeq number out of range")
+    return number, parts[1]
+
+
 class Message:
     """
     What requests and responses share.
@@ -69,20 +83,11 @@ class Message:
     @property
     def cseq(self) -> tuple[int, str]:
         """
-        @return: C{(number, method)} from CSeq (sec. 8.1.1.5).
+        @return: C{(number, method)} from CSeq (sec. 8.1.1.5), parsed once
+            per message (kept in the headers' memo).
         @raise ProtocolError: when CSeq is missing or malformed.
         """
-        value = self.headers.get("CSeq")
-        if value is None:
-            raise ProtocolError("Missing CSeq")
-        parts = value.split()
-        if (len(parts) != 2 or not parts[0].isascii() or not parts[0].isdigit()
-                or len(parts[0]) > 10):
-            raise ProtocolError("Malformed CSeq")
-        number = int(parts[0])
-        if number >= 2 ** 31:
-            raise ProtocolError("CSeq number out of range")
-        return number, parts[1]
+        return self.headers.memo("CSeq", _parseCSeq)
 
     def startLine(self) -> str:
         raise NotImplementedError()
@@ -93,14 +98,11 @@ class Message:
 
         @return: the message as it goes on the wire.
         """
-        lines = [self.startLine()]
-        for name, value in self.headers:
-            if name != "Content-Length":
-                lines.append(f"{name}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        lines.append("")
-        lines.append("")
-        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
+        body = self.body
+        fields = "".join([f"{name}: {value}\r\n" for name, value in self.headers
+                          if name != "Content-Length"])
+        return (f"{self.startLine()}\r\n{fields}Content-Length: {len(body)}\r\n\r\n"
+                .encode("utf-8", "surrogateescape") + body)
 
 
 class Request(Message):

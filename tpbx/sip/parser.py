@@ -18,7 +18,7 @@ from __future__ import annotations
 from tpbx.errors import ProtocolError, SIPParseError
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.grammar import isToken
-from tpbx.sip.headers import Headers
+from tpbx.sip.headers import Headers, canonicalName
 from tpbx.sip.message import SIP_VERSION, Request, Response
 from tpbx.sip.uri import parseURI
 from tpbx.sip.via import parseViaList
@@ -27,9 +27,12 @@ __all__ = ["parseMessage", "splitHead", "ACCEPTED_SCHEMES"]
 
 ACCEPTED_SCHEMES = frozenset({"sip", "sips", "tel"})
 _SINGLE = ("From", "To", "Call-ID", "CSeq")
-_CHECKED = frozenset(_SINGLE + ("Via", "Max-Forwards"))
+_CHECKED = frozenset(_SINGLE + ("Via", "Max-Forwards", "Content-Length"))
 _MAX_CSEQ = 2 ** 31  # sec. 8.1.1.5; L{Message.cseq} refuses more
-_knownNames: set[str] = set()
+#: Header names as received -> canonical names, for names seen before
+#: (bounded: a peer sending made-up names cannot grow it for ever).
+_knownNames: dict[str, str] = {}
+_MAX_KNOWN = 1024
 
 
 def splitHead(data: bytes) -> tuple[bytes, bytes]:
@@ -50,22 +53,28 @@ def splitHead(data: bytes) -> tuple[bytes, bytes]:
     return data.rstrip(b"\r\n"), b""
 
 
-def _readFields(lines: list[str], folded: bool
-                ) -> tuple[list[tuple[str, str]], str | None]:
+def _readFields(lines: list[str]) -> tuple[list[tuple[str, str]], str | None]:
     """
     Read header lines, joining folded continuation lines (sec. 7.3.1).
 
-    @param folded: whether any line may be a continuation line.
-    @return: the C{(name, value)} fields and the reason the first line that
-        is not C{name: value} was refused (L{None} when all were read);
-        such lines are skipped so that the rest can still be answered.
+    @return: the C{(canonical name, value)} fields and the reason the
+        first line that is not C{name: value} was refused (L{None} when
+        all were read); such lines are skipped so that the rest can still
+        be answered.
     """
-    if not folded:
-        # Fast path: names seen before, no folding; one comprehension.
-        split = [line.partition(":") for line in lines]
-        if all(p[1] and p[0] in _knownNames for p in split):
-            return [(p[0], p[2].strip()) for p in split], None
-    fields: list[tuple[str, str]] = []
+    # Fast path: every name seen before, in one comprehension.  A folded
+    # line never takes it: its raw name starts with LWS, and no such name
+    # is ever known (only the slow path below files names).
+    known = _knownNames
+    try:
+        fields = [(known[p[0]], p[2].strip()) for line in lines
+                  if (p := line.partition(":"))[1]]
+    except KeyError:
+        pass
+    else:
+        if len(fields) == len(lines):
+            return fields, None
+    fields = []
     error = None
     for line in lines:
         if line[:1] in (" ", "\t"):
@@ -75,13 +84,14 @@ def _readFields(lines: list[str], folded: bool
             else:
                 error = error or "Continuation line before any header"
             continue
-        name, colon, value = line.partition(":")
-        name = name.rstrip()
+        raw, colon, value = line.partition(":")
+        name = raw.rstrip()
         if not colon or not isToken(name):
             error = error or "Malformed header line"
             continue
-        if len(_knownNames) < 1024:
-            _knownNames.add(name)
+        name = canonicalName(name)
+        if len(_knownNames) < _MAX_KNOWN:
+            _knownNames[raw] = name
         fields.append((name, value.strip()))
     return fields, error
 
@@ -116,12 +126,12 @@ def parseMessage(data: bytes) -> Request | Response:
     """
     head, body = splitHead(data)
     text = head.decode("utf-8", "surrogateescape")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
+    lines = text.split("\r\n")
+    if text.count("\n") != len(lines) - 1:   # bare LF line ends somewhere
+        lines = text.replace("\r\n", "\n").split("\n")
     startLine = lines[0]
-    fields, error = _readFields(lines[1:], "\n " in text or "\n\t" in text)
-    headers = Headers(fields)
+    fields, error = _readFields(lines[1:])
+    headers = Headers.canonical(fields)
     try:
         if error is not None:
             raise ProtocolError(error)
@@ -129,8 +139,7 @@ def parseMessage(data: bytes) -> Request | Response:
             message = _parseStatusLine(startLine, headers)
         else:
             message = _parseRequestLine(startLine, headers)
-        _checkHeaders(message)
-        message.body = _frameBody(headers, body)
+        message.body = _frameBody(body, _checkHeaders(message))
     except ProtocolError as e:
         raise SIPParseError(e.reason, e.statusHint,
                             _partial(startLine, headers)) from None
@@ -176,34 +185,42 @@ def _parseRequestLine(line: str, headers: Headers) -> Request:
     return Request(method, uriText, headers)
 
 
-def _checkHeaders(message: Request | Response) -> None:
+def _checkHeaders(message: Request | Response) -> list[str] | None:
     """
     The headers every message needs (sec. 8.1.1), once each; Max-Forwards
-    in range when present (sec. 20.22).
+    in range when present (sec. 20.22).  The parsed top Via and CSeq are
+    kept in the headers' memo for the layers above.
+
+    @return: the Content-Length values (L{None} when there is none).
     """
     found: dict[str, list[str]] = {}
     for name, value in message.headers:
         if name in _CHECKED:
-            found.setdefault(name, []).append(value)
+            values = found.get(name)
+            if values is None:
+                found[name] = [value]
+            else:
+                values.append(value)
     for name in _SINGLE:
         values = found.get(name)
         if values is None or len(values) != 1:
             raise ProtocolError(f"{'Repeated' if values else 'Missing'} {name}")
     if "Via" not in found:
         raise ProtocolError("Missing Via")
-    parseViaList(found["Via"])
+    message.headers.remember("Via", parseViaList(found["Via"])[0])
     parseNameAddr(found["From"][0])
     parseNameAddr(found["To"][0])
     callId = found["Call-ID"][0]
     if not callId or len(callId.split()) != 1:
         raise ProtocolError("Malformed Call-ID")
-    _checkCSeq(message, found["CSeq"][0])
+    message.headers.remember("CSeq", _checkCSeq(message, found["CSeq"][0]))
     maxForwards = found.get("Max-Forwards")
     if maxForwards is not None:
         if len(maxForwards) > 1:
             raise ProtocolError("Repeated Max-Forwards")
         if _number(maxForwards[0], "Max-Forwards") > 255:
             raise ProtocolError("Max-Forwards out of range")
+    return found.get("Content-Length")
 
 
 def _number(text: str, name: str) -> int:
@@ -216,22 +233,24 @@ def _number(text: str, name: str) -> int:
     return int(text)
 
 
-def _checkCSeq(message: Request | Response, value: str) -> None:
+def _checkCSeq(message: Request | Response, value: str) -> tuple[int, str]:
+    """@return: C{(number, method)}, as L{Message.cseq} gives it."""
     parts = value.split()
     if len(parts) != 2 or not isToken(parts[1]):
         raise ProtocolError("Malformed CSeq")
-    if _number(parts[0], "CSeq") >= _MAX_CSEQ:
+    number = _number(parts[0], "CSeq")
+    if number >= _MAX_CSEQ:
         raise ProtocolError("CSeq number out of range")
     if isinstance(message, Request) and parts[1] != message.method:
         raise ProtocolError("CSeq method does not match Request-Line")
+    return number, parts[1]
 
 
-def _frameBody(headers: Headers, body: bytes) -> bytes:
+def _frameBody(body: bytes, lengths: list[str] | None) -> bytes:
     """
     Cut the body to Content-Length (sec. 18.3): longer data is truncated,
     shorter data is an error; without the header the body is the rest.
     """
-    lengths = headers.getAll("Content-Length")
     if not lengths:
         return body
     if len(lengths) > 1:

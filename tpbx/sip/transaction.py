@@ -12,7 +12,7 @@ are rows whose handler does nothing.
 The machines are sans-IO: they read no clock and send nothing.  They are
 fed a C{now}, a message and an L{Input}, and return actions (L{SendMessage},
 L{RequestReceived}, L{ResponseReceived}, L{TransactionTerminated}).  Timers
-are kept as C{(name, time)} pairs in C{deadlines}; the owner (the
+are kept as C{name -> time} in C{deadlines}; the owner (the
 L{tpbx.sip.layer.TransactionLayer}) is told of each new one through the
 C{schedule} callback and fires them with L{Transaction.timerFired}.  A
 timer whose duration is zero (Timers D, I, J, K over reliable transports)
@@ -144,7 +144,7 @@ class Transaction:
     @ivar peer: where requests go (client) or came from (server).
     @ivar state: the current L{State}.
     @ivar lastResponse: the last response received (client) or sent (server).
-    @ivar deadlines: pending timers as C{(name, time)} pairs.
+    @ivar deadlines: pending timers, C{name -> time} (one of each name).
     """
 
     __slots__ = ("key", "request", "peer", "state", "lastResponse",
@@ -165,7 +165,7 @@ class Transaction:
         self.peer = peer
         self.state = self.INITIAL
         self.lastResponse: Response | None = None
-        self.deadlines: set[tuple[str, float]] = set()
+        self.deadlines: dict[str, float] = {}
         self._timers = timers
         self._schedule = schedule
         self._interval = 0.0
@@ -208,10 +208,10 @@ class Transaction:
         @return: the actions, or L{None} when that timer is no longer
             pending (cancelled or restarted since it was scheduled).
         """
-        entry = (name, at)
-        if entry not in self.deadlines:
+        deadlines = self.deadlines
+        if deadlines.get(name) != at:
             return None
-        self.deadlines.discard(entry)
+        del deadlines[name]
         return self.handle(TIMER_INPUTS[name], now)
 
     def transportError(self, now: float) -> list:
@@ -232,13 +232,15 @@ class Transaction:
             self._due.append(TIMER_INPUTS[name])
             return
         at = now + duration
-        self.deadlines.add((name, at))
+        self.deadlines[name] = at
         if self._schedule is not None:
             self._schedule(self, name, at)
 
     def _stop(self, *names: str) -> None:
         """Cancel timers by name."""
-        self.deadlines = {d for d in self.deadlines if d[0] not in names}
+        deadlines = self.deadlines
+        for name in names:
+            deadlines.pop(name, None)
 
     def _startRetransmit(self, name: str, interval: float, now: float) -> None:
         """Start a retransmission timer (A, E or G) with C{interval}."""

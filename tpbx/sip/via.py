@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -23,9 +24,18 @@ from tpbx.sip.grammar import (
 )
 from tpbx.sip.headers import splitCommas
 
-__all__ = ["Via", "parseVia", "parseViaList", "stampReceived", "MAGIC_COOKIE"]
+__all__ = ["Via", "parseVia", "parseViaList", "stampReceived", "topViaOf",
+           "MAGIC_COOKIE"]
 
 MAGIC_COOKIE = "z9hG4bK"
+
+# The via-parm nearly every peer sends: no LWS, a host name or IPv4
+# address, parameters of token names and plain values.  Matched in one
+# step (no backtracking: a token holds neither "=" nor ";" and a value no
+# ";"); anything else takes the general path of L{parseVia}.
+_PLAIN_VIA = re.compile(
+    r"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9\-._]+)(?::([0-9]{1,5}))?"
+    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[^\s;,\"<>]+)?)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,9 @@ def parseVia(value: str) -> Via:
 
     @raise ProtocolError: (400) when it is malformed.
     """
+    plain = _PLAIN_VIA.fullmatch(value)
+    if plain is not None and (plain[3] is None or int(plain[3]) <= 65535):
+        return _plainVia(*plain.groups())
     parts = value.split("/", 2)
     if len(parts) != 3:
         raise ProtocolError("Malformed Via sent-protocol")
@@ -105,6 +118,40 @@ def parseVia(value: str) -> Via:
     params = parseParams(paramText, "Via") if semi else {}
     return Via(f"{name}/{version}".upper(), rest[0].upper(), host, port,
                params)
+
+
+def _plainVia(transport: str, host: str, port: str | None, paramText: str) -> Via:
+    """@return: the L{Via} of a via-parm L{_PLAIN_VIA} matched."""
+    params: dict[str, str | None] = {}
+    if paramText:
+        for item in paramText[1:].split(";"):
+            name, eq, paramValue = item.partition("=")
+            params[name.lower()] = paramValue if eq else None
+    return Via("SIP/2.0", transport.upper(), host.lower(),
+               None if port is None else int(port), params)
+
+
+def _parseTop(headers) -> Via:
+    value = headers.get("Via")
+    if value and "," in value:
+        items = splitCommas(value)
+        value = items[0] if items else ""
+    if not value:
+        raise ProtocolError("Missing Via")
+    return parseVia(value)
+
+
+def topViaOf(headers) -> Via:
+    """
+    The top via-parm of a message (sec. 18.2.1, 17.1.3, 17.2.3), parsed
+    once per message: kept in the L{Headers<tpbx.sip.headers.Headers>}
+    memo until a header changes (the parser and the transport's stamp
+    put it there already).
+
+    @param headers: the message's headers.
+    @raise ProtocolError: (400) when there is no Via or it is malformed.
+    """
+    return headers.memo("Via", _parseTop)
 
 
 def parseViaList(values: str | Iterable[str]) -> list[Via]:

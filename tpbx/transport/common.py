@@ -18,7 +18,7 @@ from tpbx.errors import ProtocolError, SIPParseError
 from tpbx.sip.headers import splitCommas
 from tpbx.sip.message import Request, Response
 from tpbx.sip.reply import makeResponse
-from tpbx.sip.via import Via, parseVia, stampReceived
+from tpbx.sip.via import Via, stampReceived, topViaOf
 
 __all__ = [
     "TransportLimits", "DEFAULT_PORTS", "stampTopVia", "rejection",
@@ -59,23 +59,12 @@ class TransportLimits:
     maxQueuedMessages: int = 64
 
 
-def _firstItem(line: str) -> list[str]:
-    """
-    @return: the via-parms of one Via line, split only when it holds
-        several (the common single-value line costs one C{find}).
-    """
-    return [line] if "," not in line else splitCommas(line)
-
-
 def topVia(message) -> Via:
     """
     @return: the parsed top Via of C{message}.
     @raise ProtocolError: when there is none or it is malformed.
     """
-    value = message.headers.get("Via")
-    if not value:
-        raise ProtocolError("Missing Via")
-    return parseVia(_firstItem(value)[0])
+    return topViaOf(message.headers)
 
 
 def stampTopVia(request: Request, host: str, port: int) -> None:
@@ -87,12 +76,17 @@ def stampTopVia(request: Request, host: str, port: int) -> None:
     @param port: the source port.
     @raise ProtocolError: when the top Via is missing or malformed.
     """
-    first = request.headers.get("Via")
-    if not first:
-        raise ProtocolError("Missing Via")
-    items = _firstItem(first)
-    items[0] = str(stampReceived(parseVia(items[0]), host, port))
-    request.headers.replaceFirst("Via", ", ".join(items))
+    headers = request.headers
+    stamped = stampReceived(topViaOf(headers), host, port)
+    first = headers.get("Via")
+    if "," in first:
+        items = splitCommas(first)
+        items[0] = str(stamped)
+        first = ", ".join(items)
+    else:
+        first = str(stamped)
+    headers.replaceFirst("Via", first)
+    headers.remember("Via", stamped)
 
 
 def rejection(error: SIPParseError, host: str, port: int) -> Response | None:

@@ -54,6 +54,10 @@ def _isIPAddress(host: str) -> bool:
     return True
 
 
+#: Source addresses whose L{Peer} is kept for reuse (cleared when full).
+_MAX_PEERS = 4096
+
+
 @implementer(IMessageSender)
 class SIPDatagramProtocol(DatagramProtocol):
     """
@@ -80,10 +84,12 @@ class SIPDatagramProtocol(DatagramProtocol):
         self._guard = guard
         self._maxMessageBytes = maxMessageBytes
         self.local: tuple | None = None
+        self._peers: dict[tuple, Peer] = {}
 
     def startProtocol(self):
         address = self.transport.getHost()
         self.local = (address.host, address.port)
+        self._peers.clear()
         # The socket's own sendto: Twisted's Port.write checks the address
         # family of every datagram again; L{send} checks it once per host.
         sock = getattr(self.transport, "socket", None)
@@ -138,7 +144,21 @@ class SIPDatagramProtocol(DatagramProtocol):
                 self.log.info("Dropped request from {host}:{port}: {reason}",
                               host=host, port=port, reason=e.reason)
                 return
-        self.sink.messageReceived(message, Peer("udp", host, port, None, self.local))
+        self.sink.messageReceived(message, self._peer(host, port))
+
+    def _peer(self, host: str, port: int) -> Peer:
+        """
+        @return: the L{Peer} for a source address, one object per address
+            while it keeps sending (phones send every message of a call
+            from one address; each transaction and leg holds it).
+        """
+        key = (host, port)
+        peer = self._peers.get(key)
+        if peer is None:
+            if len(self._peers) >= _MAX_PEERS:
+                self._peers.clear()
+            peer = self._peers[key] = Peer("udp", host, port, None, self.local)
+        return peer
 
     def _tooLarge(self, data: bytes, host: str, port: int) -> None:
         """

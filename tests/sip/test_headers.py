@@ -1,0 +1,82 @@
+# -*- test-case-name: tests.sip.test_headers -*-
+"""
+Tests for L{tpbx.sip.headers}: the memo of derived values and the
+constructor for names already canonical.
+"""
+
+from tpbx.sip.headers import Headers
+
+
+def test_canonicalKeepsTheList():
+    """
+    L{Headers.canonical} wraps a list of canonical fields as they are,
+    without copying or renaming them.
+    """
+    fields = [("Via", "SIP/2.0/UDP a"), ("Call-ID", "c")]
+    headers = Headers.canonical(fields)
+    assert list(headers) == fields
+    headers.add("i", "d")
+    assert fields[-1] == ("Call-ID", "d")
+
+
+def test_memoComputedOnce():
+    """A memo entry is computed once, then returned as it is."""
+    headers = Headers([("CSeq", "1 INVITE")])
+    calls = []
+
+    def compute(h):
+        calls.append(h)
+        return h.get("CSeq").split()
+
+    first = headers.memo("CSeq", compute)
+    assert headers.memo("CSeq", compute) is first
+    assert calls == [headers]
+
+
+def test_memoForgottenOnEveryChange():
+    """
+    Any change (add, replaceFirst, set, remove) forgets every memo entry,
+    so nothing derived from an old value survives it.
+    """
+    headers = Headers([("Via", "SIP/2.0/UDP a"), ("CSeq", "1 INVITE")])
+    changes = [lambda: headers.add("Route", "<sip:r>"),
+               lambda: headers.replaceFirst("Via", "SIP/2.0/UDP b"),
+               lambda: headers.set("CSeq", "2 INVITE"),
+               lambda: headers.remove("Route")]
+    for change in changes:
+        headers.remember("CSeq", "stale")
+        change()
+        assert headers.memo("CSeq", lambda h: h.get("CSeq")) != "stale"
+
+
+def test_memoNotKeptOnError():
+    """A C{compute} that raises leaves no entry behind."""
+    headers = Headers()
+
+    def fail(h):
+        raise ValueError("no")
+
+    for _ in range(2):
+        try:
+            headers.memo("Via", fail)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("memo swallowed the error")
+    assert headers.memo("Via", lambda h: 1) == 1
+
+
+def test_copyAndCarry():
+    """
+    A copy starts with no memo; L{Headers.carry} takes only the entries
+    named, and only those the other headers have.
+    """
+    headers = Headers([("Via", "SIP/2.0/UDP a")])
+    headers.remember("Via", "parsed")
+    headers.remember("Other", "x")
+    assert headers.copy().memo("Via", lambda h: "again") == "again"
+    other = Headers()
+    other.carry(headers, ("Via", "CSeq"))
+    assert other.memo("Via", lambda h: "again") == "parsed"
+    assert other.memo("Other", lambda h: "own") == "own"
+    assert other.memo("CSeq", lambda h: "own") == "own"

@@ -265,7 +265,7 @@ class Call(CallMedia):
         if event.reason == "cancelled":
             self.record.disposition = "cancelled"
         self.record.hangupSide = self.record.hangupSide or "caller"
-        self._stopForks(None)
+        self._stopForks(self.b)
         if self.b is not None:
             self.b.hangup()
 

@@ -390,8 +390,8 @@ class CallManager:
         return True
 
     def transactionEnded(self, transaction, reason: str) -> None:
-        self._inviteTransactions.pop(transaction, None)
-        leg = self._clientTransactions.pop(transaction, None)
+        self._unfile(self._inviteTransactions, transaction)
+        leg = self._unfile(self._clientTransactions, transaction)
         if leg is not None:
             self._feed(leg, lambda now: leg.session.transactionEnded(transaction.request, reason, now))
 
@@ -487,6 +487,19 @@ class CallManager:
         the leg costs its own entries, not a scan of every table."""
         table[key] = leg
         leg.entries.append((table, key))
+
+    @staticmethod
+    def _unfile(table: dict, key):
+        """
+        Pop C{key} and the leg's note of it (L{_remember}): an ended
+        transaction must not stay reachable from a held call's leg.
+
+        @return: the leg filed under C{key}, or L{None}.
+        """
+        leg = table.pop(key, None)
+        if leg is not None:
+            leg.entries = [entry for entry in leg.entries if entry[1] is not key]
+        return leg
 
     def _forget(self, leg) -> None:
         self._timers.set(leg, None)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from functools import lru_cache
 
 from twisted.internet.defer import succeed
 from twisted.internet.task import LoopingCall
@@ -51,6 +52,12 @@ CHECK_INTERVAL = 0.5
 _HELD = frozenset({errno.EADDRINUSE, errno.EACCES})
 
 _log = Logger()
+
+
+@lru_cache(maxsize=1024)
+def _unspecified(host: str) -> bool:
+    """Whether C{host} (an IP literal) is 0.0.0.0 or ::, the RFC 3264 hold of old."""
+    return ipaddress.ip_address(host).is_unspecified
 
 
 class PortsExhausted(Exception):
@@ -238,7 +245,7 @@ class RelaySide:
 
     def setTarget(self, host: str, port: int, rtcpPort: int | None = None):
         """See L{IMediaEndpoint.setTarget}."""
-        if ipaddress.ip_address(host).is_unspecified or not port:
+        if not port or _unspecified(host):
             self.rtp.aim(None)
             self.rtcp.aim(None)
             return

@@ -25,11 +25,11 @@ inputs alone.  L{LocalSession} keeps one leg's C{o=} line (RFC 3264 sec. 8).
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from tpbx.errors import ProtocolError
+from tpbx.sip.reply import randomBytes
 from tpbx.sip.sdp import (
     DIRECTIONS, STATIC_PAYLOAD_TYPES, Codec, Connection, MediaDescription,
     Origin, SessionDescription, addressType, parseSDP,
@@ -471,7 +471,8 @@ class LocalSession:
         """
         self.address = address
         self.username = username
-        self.sessionId = sessionId or str(secrets.randbits(31) + 1)
+        # Unique, not secret (RFC 8866 sec. 5.2): from the identifiers' pool.
+        self.sessionId = sessionId or str((int.from_bytes(randomBytes(4), "big") >> 1) + 1)
         self.version = 1
         self.lastBody: bytes | None = None
 

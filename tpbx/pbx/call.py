@@ -20,8 +20,8 @@ from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, codecNames
 from tpbx.pbx.calldigits import CallDigits
 from tpbx.pbx.callmedia import CallMedia
-from tpbx.pbx.callrecord import LegSummary, bestFailure
-from tpbx.pbx.routing import Reject, Targets
+from tpbx.pbx.callrecord import LegSummary, refuseCaller
+from tpbx.pbx.routing import Targets
 from tpbx.pbx.transfer import refer
 from tpbx.sip.invite import InviteState
 from tpbx.sip.offeranswer import answerOffer
@@ -128,16 +128,7 @@ class Call(CallMedia):
         if isinstance(follow, Targets):
             self.ring(follow)
             return
-        if isinstance(follow, Reject):
-            final, reason = follow.status, follow.reason
-        elif outcome == "no-answer":
-            final, reason = 480, "No Answer"
-        else:
-            final, reason = bestFailure(self._failures), None
-        self.record.disposition = {"no-answer": "no-answer", "busy": "busy"}.get(
-            outcome, "busy" if final in (486, 600) else "failed")
-        self.record.status = final
-        self.a.respond(self.a.session.invite, final, reason=reason)
+        refuseCaller(self.a, self.record, follow, outcome, self._failures)
 
     def _callerWaiting(self) -> bool:
         return self.a.session.state in (InviteState.INCOMING, InviteState.EARLY)

@@ -33,8 +33,8 @@ from tpbx.pbx.leg import SDP
 from tpbx.sip.invite import InviteState
 from tpbx.sip.inviteactions import EMPTY, filed, unfiled
 from tpbx.sip.message import Request
-from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, answerDirection,
-                                  negotiatedCodec, resumeOffer)
+from tpbx.sip.offeranswer import (anchorAnswer, anchorOffer, negotiatedCodec,
+                                  resumeOffer)
 from tpbx.sip.sdp import parseSDP
 
 __all__ = ["CallMedia", "needsRelay", "wantsRelay"]
@@ -237,7 +237,7 @@ class CallMedia:
 
     def _reoffer(self, leg, other, request, offer) -> None:
         if self.relay is not None and (offer.isHold() or leg in self._holdsBy()):
-            self._answerLocally(leg, request, offer)
+            leg.answerWithLast(request, offer)
             self._setHold(other, offer.isHold())
             return
         self._relayOffer(leg, other, request,
@@ -249,18 +249,6 @@ class CallMedia:
             return
         self._pending = filed(self._pending, other, request)
         other.perform(other.session.reinvite(leg.now(), body, SDP))
-
-    def _answerLocally(self, leg, request, offer) -> None:
-        """Answer a hold/resume offer from the last description sent to
-        C{leg}, with the directions of RFC 3264 sec. 6.1."""
-        last = leg.sdp.last
-        if last is None:
-            leg.respond(request, 488)
-            return
-        for index, media in enumerate(last.media):
-            if index < len(offer.media) and media.port:
-                media.setDirection(answerDirection(offer.media[index].direction))
-        leg.respond(request, 200, body=leg.describe(last))
 
     def _holdsBy(self) -> list:
         return [self.a if held is self.b else self.b for held in self._holds]

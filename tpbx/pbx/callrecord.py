@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from tpbx.model import CallDetail
+from tpbx.pbx.routing import Reject
 
-__all__ = ["CallRecord", "LegSummary", "callDetails", "bestFailure"]
+__all__ = ["CallRecord", "LegSummary", "callDetails", "bestFailure", "refuseCaller"]
 
 
 @dataclass(slots=True)
@@ -94,3 +95,26 @@ def bestFailure(statuses: list[int]) -> int:
             return preferred
     finals = sorted(s for s in statuses if s >= 300 and s not in (408, 487))
     return finals[0] if finals else 480
+
+
+def refuseCaller(a, record: CallRecord, follow, outcome: str, failures) -> None:
+    """
+    End a call nobody answered: the caller's leg C{a} gets the final
+    status and C{record} the disposition (for a L{tpbx.pbx.call.Call} and a
+    L{tpbx.pbx.paging.Page} alike).
+
+    @param follow: what the dial plan gave for C{outcome} (a L{Reject}, or
+        L{None}).
+    @param outcome: C{no-answer}, C{busy}, C{not-registered} ...
+    @param failures: the statuses the callee legs ended with.
+    """
+    if isinstance(follow, Reject):
+        final, reason = follow.status, follow.reason
+    elif outcome == "no-answer":
+        final, reason = 480, "No Answer"
+    else:
+        final, reason = bestFailure(failures), None
+    record.disposition = {"no-answer": "no-answer", "busy": "busy"}.get(
+        outcome, "busy" if final in (486, 600) else "failed")
+    record.status = final
+    a.respond(a.session.invite, final, reason=reason)

@@ -12,7 +12,7 @@ L{Call}.  Legs never touch each other: the call relays between them
 from __future__ import annotations
 
 from tpbx.sip.invite import Event, InviteSession, SendAck, SendRequest, SendResponse
-from tpbx.sip.offeranswer import LocalSession
+from tpbx.sip.offeranswer import LocalSession, answerDirection
 from tpbx.sip.peer import Peer
 from tpbx.sip.sdp import SessionDescription
 
@@ -102,6 +102,21 @@ class Leg:
             request, status, self.now(), body=body,
             contentType=SDP if body else None, reason=reason,
             extraHeaders=extraHeaders))
+
+    def answerWithLast(self, request, offer: SessionDescription) -> None:
+        """
+        Answer C{offer} (hold, resume, a refresh) in C{request} from the
+        last description sent on this leg, with the directions of RFC 3264
+        sec. 6.1; 488 when nothing was sent yet.
+        """
+        last = self.sdp.last
+        if last is None:
+            self.respond(request, 488)
+            return
+        for index, media in enumerate(last.media):
+            if index < len(offer.media) and media.port:
+                media.setDirection(answerDirection(offer.media[index].direction))
+        self.respond(request, 200, body=self.describe(last))
 
     def hangup(self, status: int = 603) -> None:
         self.perform(self.session.hangup(self.now(), status))

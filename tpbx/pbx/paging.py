@@ -40,11 +40,11 @@ from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, relayPorts
-from tpbx.pbx.callrecord import LegSummary, bestFailure
-from tpbx.pbx.routing import Reject, Targets
+from tpbx.pbx.callrecord import LegSummary, refuseCaller
+from tpbx.pbx.routing import Targets
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
-from tpbx.sip.offeranswer import CodecPolicy, anchorOffer, answerDirection, answerOffer
+from tpbx.sip.offeranswer import CodecPolicy, anchorOffer, answerOffer
 from tpbx.sip.sdp import parseSDP
 
 __all__ = ["Page", "answerLocally", "startPage"]
@@ -64,14 +64,7 @@ def answerLocally(leg, request) -> None:
     """
     offer = parseSDP(request.body)
     aim(leg.side, offer)
-    last = leg.sdp.last
-    if last is None:
-        leg.respond(request, 488)
-        return
-    for index, media in enumerate(last.media):
-        if index < len(offer.media) and media.port:
-            media.setDirection(answerDirection(offer.media[index].direction))
-    leg.respond(request, 200, body=leg.describe(last))
+    leg.answerWithLast(request, offer)
 
 
 def startPage(manager, a, relay, policy, record):
@@ -191,16 +184,7 @@ class Page:
         if isinstance(follow, Targets):
             self._handOver(follow)
             return
-        if isinstance(follow, Reject):
-            final, reason = follow.status, follow.reason
-        elif outcome == "no-answer":
-            final, reason = 480, "No Answer"
-        else:
-            final, reason = bestFailure(self._failures), None
-        self.record.disposition = {"no-answer": "no-answer", "busy": "busy"}.get(
-            outcome, "busy" if final in (486, 600) else "failed")
-        self.record.status = final
-        self.a.respond(self.a.session.invite, final, reason=reason)
+        refuseCaller(self.a, self.record, follow, outcome, self._failures)
 
     def _handOver(self, targets) -> None:
         """The caller's leg, relay session and record go to a new call

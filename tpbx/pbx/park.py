@@ -233,7 +233,7 @@ class ParkedCall:
             self.leg.respond(request, e.statusHint, reason=e.reason)
             return
         aim(self.leg.side, offer)
-        self.call._answerLocally(self.leg, request, offer)
+        self.leg.answerWithLast(request, offer)
 
     def answerFor(self, offer: bytes):
         """

@@ -141,12 +141,6 @@ def _groupFields(args) -> dict:
     return fields
 
 
-def _groupJSON(group) -> dict:
-    return {"number": group.number, "name": group.name,
-            "strategy": group.strategy, "ringTime": group.ringTime,
-            "members": list(group.members), "noAnswer": group.noAnswer}
-
-
 def _groupAdd(store, args) -> int:
     group = store.createRingGroup({"number": args.number,
                                    **_groupFields(args)})
@@ -167,7 +161,7 @@ def _groupSet(store, args) -> int:
 def _groupList(store, args) -> int:
     groups = store.listRingGroups()
     if args.json:
-        _json([_groupJSON(group) for group in groups])
+        _json([group.asJSON() for group in groups])
         return 0
     for g in groups:
         _out("\t".join([g.number, g.name, g.strategy, f"{g.ringTime}s",
@@ -179,7 +173,7 @@ def _groupShow(store, args) -> int:
     group = store.getRingGroup(args.number)
     if group is None:
         raise NotFound(f"ring group {args.number} does not exist")
-    shown = _groupJSON(group)
+    shown = group.asJSON()
     if args.json:
         _json(shown)
         return 0
@@ -219,12 +213,6 @@ def _addForward(commands, common, wrap) -> None:
           ("id", {"metavar": "ID", "type": int}))
 
 
-def _ruleJSON(ruleId: int, rule: ForwardingRule) -> dict:
-    return {"id": ruleId, "status": rule.status, "hours": rule.hours,
-            "caller": rule.caller, "condition": rule.condition,
-            "delay": rule.delay, "action": rule.action}
-
-
 def _forwardAdd(store, args) -> int:
     ruleId = store.addForwardingRule(ForwardingRule(
         extension=args.extension, condition=args.condition,
@@ -235,7 +223,7 @@ def _forwardAdd(store, args) -> int:
 
 
 def _forwardList(store, args) -> int:
-    rules = [_ruleJSON(*pair) for pair in
+    rules = [rule.asJSON(ruleId) for ruleId, rule in
              store.listForwardingRules(args.extension)]
     if args.json:
         _json(rules)

@@ -85,6 +85,12 @@ class RingGroup:
     members: tuple[str, ...] = ()
     noAnswer: str = "end"
 
+    def asJSON(self) -> dict:
+        """@return: the group as the API and C{tpbx-admin --json} show it."""
+        return {"number": self.number, "name": self.name,
+                "strategy": self.strategy, "ringTime": self.ringTime,
+                "members": list(self.members), "noAnswer": self.noAnswer}
+
 
 @dataclass(frozen=True, slots=True)
 class ForwardingRule:
@@ -108,6 +114,13 @@ class ForwardingRule:
     hours: str = "any"
     caller: str = "any"
     delay: int = 20
+
+    def asJSON(self, ruleId: int) -> dict:
+        """@return: the rule, with its store id, as the API and
+        C{tpbx-admin --json} show it."""
+        return {"id": ruleId, "condition": self.condition,
+                "action": self.action, "status": self.status,
+                "hours": self.hours, "caller": self.caller, "delay": self.delay}
 
 
 @dataclass(frozen=True, slots=True)

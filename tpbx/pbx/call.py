@@ -14,13 +14,12 @@ digits keyed during the call are L{tpbx.pbx.calldigits}'s.
 
 from __future__ import annotations
 
-from twisted.logger import Logger
-
 from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, codecNames
 from tpbx.pbx.calldigits import CallDigits
 from tpbx.pbx.callmedia import CallMedia
 from tpbx.pbx.callrecord import LegSummary, refuseCaller
+from tpbx.pbx.leg import dispatchEvent
 from tpbx.pbx.routing import Targets
 from tpbx.pbx.transfer import refer
 from tpbx.sip.invite import InviteState
@@ -28,8 +27,6 @@ from tpbx.sip.offeranswer import answerOffer
 from tpbx.sip.sdp import parseSDP
 
 __all__ = ["Call"]
-
-_log = Logger()
 
 
 class Call(CallMedia):
@@ -188,15 +185,7 @@ class Call(CallMedia):
         if self.transfer is not None and self.transfer.intercepts(leg, event):
             self.maybeEnded()
             return
-        table = self._A_EVENTS if leg is self.a else self._B_EVENTS
-        handler = table.get(event.kind)
-        if handler is not None:
-            try:
-                handler(self, leg, event)
-            except ProtocolError as e:
-                _log.info("call {call}: {kind} refused: {error}", call=self,
-                          kind=event.kind, error=e.reason)
-                self._refuse(leg, event, e.statusHint)
+        dispatchEvent(self, self._A_EVENTS if leg is self.a else self._B_EVENTS, leg, event)
         self.maybeEnded()
 
     def _refuse(self, leg, event, status: int) -> None:

@@ -11,14 +11,37 @@ L{Call}.  Legs never touch each other: the call relays between them
 
 from __future__ import annotations
 
+from twisted.logger import Logger
+
+from tpbx.errors import ProtocolError
 from tpbx.sip.invite import Event, InviteSession, SendAck, SendRequest, SendResponse
 from tpbx.sip.offeranswer import LocalSession, answerDirection
 from tpbx.sip.peer import Peer
 from tpbx.sip.sdp import SessionDescription
 
-__all__ = ["Leg", "SDP"]
+__all__ = ["Leg", "SDP", "dispatchEvent"]
 
 SDP = "application/sdp"
+
+_log = Logger()
+
+
+def dispatchEvent(owner, handlers: dict, leg, event) -> None:
+    """
+    Run C{owner}'s handler for C{event} of C{leg} (a call or a page, which
+    keep one table of handlers per side); a peer's bad message (a
+    L{ProtocolError}) is refused with its status by C{owner._refuse},
+    never a traceback.
+    """
+    handler = handlers.get(event.kind)
+    if handler is None:
+        return
+    try:
+        handler(owner, leg, event)
+    except ProtocolError as e:
+        _log.info("{owner}: {kind} refused: {error}", owner=owner, kind=event.kind,
+                  error=e.reason)
+        owner._refuse(leg, event, e.statusHint)
 
 
 class Leg:

@@ -36,11 +36,10 @@ page) that rings it.
 
 from __future__ import annotations
 
-from twisted.logger import Logger
-
 from tpbx.errors import ProtocolError
 from tpbx.pbx.anchor import aim, relayPorts
 from tpbx.pbx.callrecord import LegSummary, refuseCaller
+from tpbx.pbx.leg import dispatchEvent
 from tpbx.pbx.routing import Targets
 from tpbx.sip.invite import InviteState
 from tpbx.sip.message import Request
@@ -48,8 +47,6 @@ from tpbx.sip.offeranswer import CodecPolicy, anchorOffer, answerOffer
 from tpbx.sip.sdp import parseSDP
 
 __all__ = ["Page", "answerLocally", "startPage"]
-
-_log = Logger()
 
 _WAITING = (InviteState.INCOMING, InviteState.EARLY)
 
@@ -229,15 +226,7 @@ class Page:
     # Events
 
     def legEvent(self, leg, event) -> None:
-        table = self._CALLER if leg is self.a else self._MEMBER
-        handler = table.get(event.kind)
-        if handler is not None:
-            try:
-                handler(self, leg, event)
-            except ProtocolError as e:
-                _log.info("page {page}: {kind} refused: {error}", page=self,
-                          kind=event.kind, error=e.reason)
-                self._refuse(leg, event, e.statusHint)
+        dispatchEvent(self, self._CALLER if leg is self.a else self._MEMBER, leg, event)
         self.maybeEnded()
 
     def _refuse(self, leg, event, status: int) -> None:

@@ -20,12 +20,11 @@ from klein.interfaces import IKleinRequest
 from twisted.web.iweb import IRequest
 
 from tpbx.errors import NotFound
-from tpbx.model import ForwardingRule, RingGroup
+from tpbx.model import ForwardingRule
 from tpbx.web.jsonio import (ApiError, checkFields, readJSONObject,
                              writeJSON)
 
-__all__ = ["addCallRoutes", "checkBody", "ringGroupJSON", "ruleJSON",
-           "RING_GROUP_SCHEMA", "RULE_SCHEMA"]
+__all__ = ["addCallRoutes", "checkBody", "RING_GROUP_SCHEMA", "RULE_SCHEMA"]
 
 RING_GROUP_SCHEMA = {
     "number": "string", "name": "string", "strategy": "string",
@@ -66,20 +65,6 @@ def checkBody(body: dict, schema: dict, required=()) -> None:
             raise ApiError(400, "validation", "is required", field=name)
 
 
-def ringGroupJSON(group: RingGroup) -> dict:
-    """@return: a ring group as the API shows it."""
-    return {"number": group.number, "name": group.name,
-            "strategy": group.strategy, "ringTime": group.ringTime,
-            "members": list(group.members), "noAnswer": group.noAnswer}
-
-
-def ruleJSON(ruleId: int, rule: ForwardingRule) -> dict:
-    """@return: a forwarding rule (with its id) as the API shows it."""
-    return {"id": ruleId, "condition": rule.condition,
-            "action": rule.action, "status": rule.status,
-            "hours": rule.hours, "caller": rule.caller, "delay": rule.delay}
-
-
 def _ruleOf(extension: str, body: dict) -> ForwardingRule:
     checkBody(body, RULE_SCHEMA, required=("condition", "action"))
     return ForwardingRule(extension=extension, **body)
@@ -95,7 +80,7 @@ def _noContent(request: IRequest) -> bytes:
 def listRingGroups(self, request: IRequest) -> bytes:
     """Every ring group, by number."""
     return writeJSON(request, 200, {"ringGroups": [
-        ringGroupJSON(g) for g in self._config.listRingGroups()]})
+        g.asJSON() for g in self._config.listRingGroups()]})
 
 
 def createRingGroup(self, request: IRequest) -> bytes:
@@ -105,7 +90,7 @@ def createRingGroup(self, request: IRequest) -> bytes:
     group = self._config.createRingGroup(body)
     request.setHeader(b"location", IKleinRequest(request).url_for(
         "getRingGroup", {"number": group.number}).encode("utf-8"))
-    return writeJSON(request, 201, ringGroupJSON(group))
+    return writeJSON(request, 201, group.asJSON())
 
 
 def getRingGroup(self, request: IRequest, number: str) -> bytes:
@@ -113,7 +98,7 @@ def getRingGroup(self, request: IRequest, number: str) -> bytes:
     group = self._config.getRingGroup(number)
     if group is None:
         raise NotFound(f"no ring group {number}")
-    return writeJSON(request, 200, ringGroupJSON(group))
+    return writeJSON(request, 200, group.asJSON())
 
 
 def updateRingGroup(self, request: IRequest, number: str) -> bytes:
@@ -123,8 +108,7 @@ def updateRingGroup(self, request: IRequest, number: str) -> bytes:
     if body.pop("number", number) != number:
         raise ApiError(400, "validation", "cannot be changed",
                        field="number")
-    return writeJSON(request, 200, ringGroupJSON(
-        self._config.updateRingGroup(number, body)))
+    return writeJSON(request, 200, self._config.updateRingGroup(number, body).asJSON())
 
 
 def deleteRingGroup(self, request: IRequest, number: str) -> bytes:
@@ -138,7 +122,7 @@ def deleteRingGroup(self, request: IRequest, number: str) -> bytes:
 def _rulesReply(self, request: IRequest, number: str,
                 status: int = 200) -> bytes:
     return writeJSON(request, status, {"forwarding": [
-        ruleJSON(*pair) for pair in
+        rule.asJSON(ruleId) for ruleId, rule in
         self._config.listForwardingRules(number)]})
 
 
@@ -171,7 +155,7 @@ def addForwarding(self, request: IRequest, number: str) -> bytes:
     request.setHeader(b"location", IKleinRequest(request).url_for(
         "deleteForwarding", {"number": number, "ruleId": ruleId}).encode(
             "utf-8"))
-    return writeJSON(request, 201, ruleJSON(ruleId, rule))
+    return writeJSON(request, 201, rule.asJSON(ruleId))
 
 
 def deleteForwarding(self, request: IRequest, number: str,

@@ -13,6 +13,7 @@ C{verifyObject} in C{tests/test_testing.py}.
 from __future__ import annotations
 
 from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorUDP, IUDPTransport
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface import implementer
@@ -22,7 +23,7 @@ from tpbx.interfaces import IAccessGuard, IMessageSender, IMessageSink
 
 __all__ = [
     "MemoryDatagramTransport", "MemoryUDPReactor", "FakeMessageSink",
-    "FakeMessageSender", "FakeAccessGuard",
+    "FakeMessageSender", "FakeAccessGuard", "ManualRunner",
 ]
 
 
@@ -165,3 +166,23 @@ class FakeAccessGuard:
     def requestSeen(self, host, now):
         self.requests.append((host, now))
         return host not in self.blocked
+
+
+class ManualRunner:
+    """
+    Stands for L{tpbx.pbx.writebehind.inThreads}: each call C{f(*args)}
+    waits until the test says its thread finished (L{finish}).
+
+    @ivar running: one Deferred per call not finished yet, in order.
+    """
+
+    def __init__(self):
+        self.running: list[Deferred] = []
+
+    def __call__(self, f, *args) -> Deferred:
+        self.running.append(Deferred().addCallback(lambda _: f(*args)))
+        return self.running[-1]
+
+    def finish(self) -> None:
+        """Run the oldest waiting call now."""
+        self.running.pop(0).callback(None)

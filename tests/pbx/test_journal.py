@@ -7,13 +7,13 @@ through a real store.
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
 from twisted.logger import capturedLogs
 
 from tpbx.pbx.journal import BindingJournal, bindingFromRow, bindingToRow
 from tpbx.pbx.location import Binding
 from tpbx.sip.peer import Peer
 from tpbx.store import openStore
+from tpbx.testing import ManualRunner
 
 NOW = 1_700_000_000.0
 PHONE = Peer("udp", "198.51.100.7", 40000, local=("192.0.2.1", 5060))
@@ -116,42 +116,32 @@ def test_oneWriteAtATime():
     While a write runs in its thread, a flush starts no second one; the
     changes made meanwhile go in the next write, after the first ended.
     """
-    writes, started = Writes(), []
-
-    def run(f, *args):
-        started.append(Deferred())
-        return started[-1].addCallback(lambda _: f(*args))
-
-    journal = BindingJournal(writes, run)
+    writes, threads = Writes(), ManualRunner()
+    journal = BindingJournal(writes, threads)
     first, second = binding(cseq=1), binding("1002", "sip:1002@192.168.1.11")
     journal.changed((first,), ())
     journal.flush()
     journal.changed((second,), ())
     journal.flush()
-    assert len(started) == 1 and writes.batches == []
-    started[0].callback(None)
+    assert len(threads.running) == 1 and writes.batches == []
+    threads.finish()
     journal.flush()
-    started[1].callback(None)
+    threads.finish()
     assert writes.batches == [([bindingToRow(first)], []), ([bindingToRow(second)], [])]
 
 
 def test_stopWaitsAndWritesTheRest():
     """Stop waits for the write in flight, then writes what is still pending."""
-    writes, started = Writes(), []
-
-    def run(f, *args):
-        started.append(Deferred())
-        return started[-1].addCallback(lambda _: f(*args))
-
-    journal = BindingJournal(writes, run)
+    writes, threads = Writes(), ManualRunner()
+    journal = BindingJournal(writes, threads)
     first, second = binding(cseq=1), binding("1002", "sip:1002@192.168.1.11")
     journal.changed((first,), ())
     journal.flush()
     journal.changed((second,), ())
     stopped = journal.stop()
-    started[0].callback(None)
+    threads.finish()
     assert not stopped.called
-    started[1].callback(None)
+    threads.finish()
     assert stopped.called and journal.pending == {}
     assert writes.batches == [([bindingToRow(first)], []), ([bindingToRow(second)], [])]
 

@@ -7,12 +7,12 @@ on stop.
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 
 from tpbx.pbx import writebehind
 from tpbx.pbx.writebehind import DEFAULT_DELAY, WriteBehind, inline
+from tpbx.testing import ManualRunner
 
 
 class Store:
@@ -26,20 +26,6 @@ class Store:
         if self.failing:
             raise OSError("database is locked")
         self.batches.append(list(batch))
-
-
-class Threads:
-    """A runner whose calls finish only when the test says so."""
-
-    def __init__(self):
-        self.running: list[Deferred] = []
-
-    def __call__(self, f, *args):
-        self.running.append(Deferred().addCallback(lambda _: f(*args)))
-        return self.running[-1]
-
-    def finish(self):
-        self.running.pop(0).callback(None)
 
 
 def test_burstIsOneBatch():
@@ -59,7 +45,7 @@ def test_oneBatchInFlight():
     While a batch is being written no other starts; what arrived meanwhile
     is written after it, by a timer started when the first ended.
     """
-    clock, store, threads = Clock(), Store(), Threads()
+    clock, store, threads = Clock(), Store(), ManualRunner()
     queue = WriteBehind(clock, store, threads, "records")
     queue.add("a")
     clock.advance(DEFAULT_DELAY)
@@ -105,7 +91,7 @@ def test_stopWritesEverythingAndWaits():
     Stop writes what is queued, after the batch in flight, fires when both
     are written, and leaves no timer.
     """
-    clock, store, threads = Clock(), Store(), Threads()
+    clock, store, threads = Clock(), Store(), ManualRunner()
     queue = WriteBehind(clock, store, threads, "records")
     queue.add("a")
     clock.advance(DEFAULT_DELAY)

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Extension", "AccessEntry", "RingGroup", "ForwardingRule", "CallDetail"]
+__all__ = ["Extension", "AccessEntry", "RingGroup", "ForwardingRule", "CallDetail",
+           "PARK_SLOTS_DEFAULT", "PARK_TIMEOUT_DEFAULT"]
+
+#: The park slots and seconds a parked call waits (SPEC E6) until the
+#: C{parkSlots} and C{parkTimeout} settings say otherwise: what the store
+#: shows as the settings' values and what the parking lot falls back on.
+PARK_SLOTS_DEFAULT = "701-709"
+PARK_TIMEOUT_DEFAULT = 120
 
 
 @dataclass(frozen=True, slots=True)

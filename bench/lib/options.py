@@ -48,8 +48,8 @@ def addInterpreterOption(ap):
 
 def addOutputOptions(ap):
     """Add C{--doc} (where the section goes) and C{--keep} (the work directory)."""
-    ap.add_argument("--doc", help="markdown file to update (default: docs/PERFORMANCE.md, "
-                                  "none with --quick)")
+    ap.add_argument("--doc", help="markdown file to update, or 'none' (default: "
+                                  "docs/PERFORMANCE.md, none with --quick)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
 
 
@@ -60,13 +60,17 @@ def parseWithDefaults(ap, argv, defaults):
 
     @param defaults: option name -> (quick default, full default), with
         C{rates} (a comma list) and C{duration} among them; C{doc} is
-        L{PERFORMANCE_DOC} for full runs and none for quick ones.
-    @return: the options; C{rates} a list of ints, C{servers} of names.
+        L{PERFORMANCE_DOC} for full runs and none for quick ones; C{--doc
+        none} writes no document either.
+    @return: the options; C{rates} a list of ints, C{servers} of names,
+        C{doc} a path or L{None}.
     """
     a = ap.parse_args(argv)
     for name, (quick, full) in dict(defaults, doc=(None, PERFORMANCE_DOC)).items():
         if not getattr(a, name):
             setattr(a, name, quick if a.quick else full)
+    if a.doc == "none":
+        a.doc = None
     a.rates = [int(r) for r in a.rates.split(",")]
     a.servers = [s for s in a.servers.split(",") if s]
     return a

@@ -10,6 +10,7 @@ transport -- the flow of bench/calls (SIPp UAC -> tpbx -> SIPp UAS):
     A: BYE -> 200, B: BYE -> 200
 
     .venv/bin/python bench/profile/call_inprocess.py [CALLS] [--rate R] [--profile] [--reinvite]
+        [--dump FILE]     # --profile's statistics, for pstats or snakeviz
 
 Why phones from the call tests: the phones (tests.pbx.callphone) answer
 challenges, 2xx retransmissions and re-INVITEs the way real UAs do, so
@@ -192,7 +193,7 @@ def oneCall(bench: Bench, reinvite: bool) -> None:
             del phone.sessions[callId]
 
 
-def run(calls: int, rate: float, profile: bool, reinvite: bool) -> None:
+def run(calls: int, rate: float, profile: bool, reinvite: bool, dump: str | None) -> None:
     """Warm up, then time C{calls} calls at C{rate}/s of fake time and print."""
     bench = build(None)
     for _ in range(50):   # warm-up: caches, code paths
@@ -219,6 +220,8 @@ def run(calls: int, rate: float, profile: bool, reinvite: bool) -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(40)
+        if dump:
+            stats.dump_stats(dump)
     gc.collect()
 
 
@@ -228,4 +231,6 @@ def _option(name: str, default: float) -> float:
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
-    run(count, _option("--rate", 300.0), "--profile" in sys.argv, "--reinvite" in sys.argv)
+    dump = sys.argv[sys.argv.index("--dump") + 1] if "--dump" in sys.argv else None
+    run(count, _option("--rate", 300.0), "--profile" in sys.argv or dump is not None,
+        "--reinvite" in sys.argv, dump)

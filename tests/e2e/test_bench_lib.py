@@ -43,6 +43,11 @@ def test_quickRunDefaults():
     assert (a.rates, a.duration, a.users, a.doc) == ([1, 2], 2, 5, None)
 
 
+def test_docNoneWritesNoDocument():
+    """A full run with --doc none writes no document (and no file named none)."""
+    assert parse(["--doc", "none"]).doc is None
+
+
 def test_givenOptionsWin():
     """An option given on the command line beats both defaults."""
     a = parse(["--quick", "--servers", "peer,", "--rates", "7", "--duration", "3", "--users", "9",

@@ -9,7 +9,8 @@ The values the store accepts (L{tpbx.store.callvalidation}) all parse.
 import pytest
 from twisted.logger import capturedLogs
 
-from tpbx.pbx.park import DEFAULT_TIMEOUT, ParkingLot, parseSlots
+from tpbx.model import PARK_TIMEOUT_DEFAULT
+from tpbx.pbx.park import ParkingLot, parseSlots
 from tpbx.store.callvalidation import cleanCallSettings
 from tpbx.testing_directory import FakeDirectory
 
@@ -31,7 +32,7 @@ def test_settingsReadLive():
 def test_badTimeoutLoggedAndDefaulted(bad):
     """A timeout that is not a positive number of seconds is logged; 120 s is used."""
     with capturedLogs() as events:
-        assert lot(parkTimeout=bad).timeout() == DEFAULT_TIMEOUT == 120.0
+        assert lot(parkTimeout=bad).timeout() == PARK_TIMEOUT_DEFAULT == 120
     assert len(events) == 1 and "parkTimeout" in events[0]["log_format"]
 
 

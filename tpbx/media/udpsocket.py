@@ -16,7 +16,8 @@ C{ENOBUFS}) are skipped; nothing raises into the reactor.
 The receive buffer is raised to L{RECEIVE_BUFFER} so that the kernel
 absorbs bursts (a 200-call load saw drops at the default).  Linux caps
 the request at C{net.core.rmem_max} and reports twice what it granted;
-a cap is logged once, at debug, per L{UDPSocketOpener}.
+the grant is read back from the first socket only, and a cap logged then,
+at debug, once per L{UDPSocketOpener}.
 """
 
 from __future__ import annotations
@@ -61,12 +62,16 @@ class UDPSocketOpener:
 
     @ivar receiveBuffer: the C{SO_RCVBUF} asked for.
     @ivar capped: what the kernel granted when it capped the buffer, or
-        L{None} while it granted every request.
+        L{None} while it granted the request.
+    @ivar checked: whether the grant was read back already: once is
+        enough (the cap, C{net.core.rmem_max}, is the same for every
+        socket), and a call opens four sockets.
     """
 
     def __init__(self, receiveBuffer: int = RECEIVE_BUFFER):
         self.receiveBuffer = receiveBuffer
         self.capped: int | None = None
+        self.checked = False
 
     def __call__(self, host: str, port: int) -> socket.socket:
         """
@@ -82,7 +87,8 @@ class UDPSocketOpener:
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receiveBuffer)
-            self._noteCapped(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _REPORTED)
+            if not self.checked:
+                self._noteCapped(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _REPORTED)
             sock.bind((host, port))
         except BaseException:
             sock.close()
@@ -90,8 +96,9 @@ class UDPSocketOpener:
         return sock
 
     def _noteCapped(self, granted: int) -> None:
-        """Log the first time the kernel grants less than asked."""
-        if granted >= self.receiveBuffer or self.capped is not None:
+        """Log when the kernel grants less than asked."""
+        self.checked = True
+        if granted >= self.receiveBuffer:
             return
         self.capped = granted
         _log.debug("UDP receive buffer capped at {granted} bytes (asked {asked}); "

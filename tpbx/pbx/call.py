@@ -49,7 +49,7 @@ class Call(CallMedia):
                  "b", "_aOffer", "_aOfferBody", "_failures", "transfer", "transferred", "ended", "onDigit",
                  "digits", "_paired")
 
-    def __init__(self, manager, a, relay, policy, record: CallRecord):
+    def __init__(self, manager, a, relay, policy, record: CallRecord, offer=None):
         self.manager = manager
         self.a = a
         a.call = self
@@ -62,7 +62,9 @@ class Call(CallMedia):
         self.plan = None
         self.b = None
         self._aOfferBody = a.session.invite.body
-        self._aOffer = parseSDP(self._aOfferBody) if self._aOfferBody else None
+        if offer is None and self._aOfferBody:
+            offer = parseSDP(self._aOfferBody)
+        self._aOffer = offer
         self._failures: tuple[int, ...] = ()
         self._initMedia()
         self.transfer = None

@@ -240,7 +240,9 @@ class CallDigits:
         return sender
 
     def stop(self) -> None:
-        """The call ended: no more timers, taps or listeners of ours."""
+        """The call ended: no more timers, taps or listeners of ours, and
+        no reference to the call (its end frees it without the cyclic
+        collector, L{tpbx.pbx.calls.CallManager._release})."""
         senders, self._senders = self._senders, None
         for sender in (senders or {}).values():
             sender.stop()
@@ -251,6 +253,7 @@ class CallDigits:
             self.codes = None
         self.taps = _NO_TAPS
         self._call._updateTaps()
+        self._call = None
 
 
 def _passOn(leg, other, request) -> None:

@@ -38,18 +38,17 @@ import math
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
+from tpbx.model import PARK_SLOTS_DEFAULT, PARK_TIMEOUT_DEFAULT
 from tpbx.pbx.anchor import aim
 from tpbx.pbx.transfer import partyNumber, takePlace, transferCall
 from tpbx.sip.message import Request
 from tpbx.sip.offeranswer import answerOffer
 from tpbx.sip.sdp import parseSDP
 
-__all__ = ["DEFAULT_SLOTS", "DEFAULT_TIMEOUT", "ParkedCall", "ParkingLot", "parseSlots"]
+__all__ = ["ParkedCall", "ParkingLot", "parseSlots"]
 
 _log = Logger()
 
-DEFAULT_SLOTS = "701-709"
-DEFAULT_TIMEOUT = 120.0
 #: More slots than this in one setting is a mistake, not a parking lot.
 _MAX_SLOTS = 1000
 
@@ -95,17 +94,17 @@ class ParkingLot:
 
     def slots(self) -> list[str]:
         """The configured slots (the default when the setting is bad)."""
-        value = self._directory.setting("parkSlots", DEFAULT_SLOTS) or DEFAULT_SLOTS
+        value = self._directory.setting("parkSlots", PARK_SLOTS_DEFAULT) or PARK_SLOTS_DEFAULT
         try:
             return parseSlots(str(value))
         except ValueError as e:
             _log.warn("parkSlots {value!r} ignored: {error}", value=value, error=e)
-            return parseSlots(DEFAULT_SLOTS)
+            return parseSlots(PARK_SLOTS_DEFAULT)
 
     def timeout(self) -> float:
         """Seconds a call stays parked before the parker is rung back (the
         default when the setting is not a positive number)."""
-        value = self._directory.setting("parkTimeout", DEFAULT_TIMEOUT)
+        value = self._directory.setting("parkTimeout", PARK_TIMEOUT_DEFAULT)
         try:
             seconds = float(value)
         except (TypeError, ValueError):
@@ -113,7 +112,7 @@ class ParkingLot:
         if not 0 < seconds < math.inf:
             _log.warn("parkTimeout {value!r} ignored: not a positive number of seconds",
                       value=value)
-            return DEFAULT_TIMEOUT
+            return float(PARK_TIMEOUT_DEFAULT)
         return seconds
 
     def park(self, call, leg, wanted: str = "") -> str:

@@ -21,7 +21,7 @@ from typing import Iterable
 from sqlalchemy import Connection, delete, insert, select, update
 
 from tpbx.errors import NotFound, ValidationError
-from tpbx.model import ForwardingRule, RingGroup
+from tpbx.model import PARK_SLOTS_DEFAULT, PARK_TIMEOUT_DEFAULT, ForwardingRule, RingGroup
 from tpbx.store.callvalidation import (
     Numbers, cleanCallSettings, cleanDialCodes,
     cleanForwardingRule, cleanHoliday, cleanIntervals, cleanRingGroup,
@@ -48,8 +48,8 @@ _CALL_SETTING_DEFAULTS = {EXTERNAL_URI_SETTING: "",
                           TIMEZONE_SETTING: DEFAULT_TIMEZONE,
                           "sipDigestAlgorithms": "MD5",
                           "recordingFormat": "mixed",
-                          "parkSlots": "701-709",
-                          "parkTimeout": 120}
+                          "parkSlots": PARK_SLOTS_DEFAULT,
+                          "parkTimeout": PARK_TIMEOUT_DEFAULT}
 
 
 class CallConfigRepository:

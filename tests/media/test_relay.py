@@ -273,6 +273,17 @@ def test_releaseReturnsEverything():
     assert relay.stats()["internal"]["free"] == 6
 
 
+def test_releasedSessionFreedWithoutCollector():
+    """A released session is freed by reference counting: its sockets no
+    longer refer to each other (or to a tap), so no cycle is left for
+    the cyclic collector."""
+    reactor, net, relay, session = call()
+    session.a.tap = lambda packet, now: None
+    relay.release(session)
+    ports = [session.a.rtp, session.a.rtcp, session.b.rtp, session.b.rtcp]
+    assert all(port.peer is None and port.tap is None for port in ports)
+
+
 def hasFired(d):
     """@return: whether Deferred C{d} has fired (successfully)."""
     results = []

@@ -268,9 +268,15 @@ class RelaySide:
         return SideStats(self.rtp, self.rtcp)
 
     def close(self, pool: PortPool):
-        """Close both sockets and give the pair back to C{pool} (the relay's part)."""
-        self.rtp.close()
-        self.rtcp.close()
+        """
+        Close both sockets and give the pair back to C{pool} (the relay's
+        part).  The sockets let go of the other side's and of their taps,
+        so that a released session is freed by reference counting, not
+        left to the cyclic collector.
+        """
+        for port in (self.rtp, self.rtcp):
+            port.close()
+            port.peer = port.tap = None
         pool.release(self.port)
 
 

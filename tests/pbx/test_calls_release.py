@@ -37,7 +37,7 @@ def _endCallAndForget(bench):
     @return: the ids of the call's legs and call while it was up.
     """
     connect(bench)
-    legs = list(bench.calls.legs.values())
+    legs = list(bench.calls.index.dialogs.values())
     assert len(legs) == 2
     ids = {id(leg) for leg in legs} | {id(legs[0].call)}
     del legs

@@ -31,6 +31,7 @@ from tpbx.pbx.callfeatures import CallFeatures
 from tpbx.pbx.callmedia import needsRelay
 from tpbx.pbx.features.ringgroup import PagingTargets
 from tpbx.pbx.leg import SDP, Leg
+from tpbx.pbx.legindex import LegIndex
 from tpbx.pbx.paging import startPage
 from tpbx.pbx.replaces import replaceDialog
 from tpbx.pbx.routing import Reject, RouteContext, dialledNumber
@@ -82,7 +83,7 @@ class CallManager:
     """
     @ivar calls: the live L{Call}s.
     @ivar pages: the live L{tpbx.pbx.paging.Page}s.
-    @ivar legs: C{(callId, ourTag) -> Leg} for every live leg.
+    @ivar index: where messages find their legs (L{LegIndex}).
     """
 
     _log = Logger()
@@ -115,9 +116,7 @@ class CallManager:
         self.settings = settings
         self.calls: set[Call] = set()
         self.pages: set = set()
-        self.legs: dict[tuple[str, str], Leg] = {}
-        self._clientTransactions: dict = {}
-        self._inviteTransactions: dict = {}
+        self.index = LegIndex()
         self._timers = Scheduler(clock, self._fire)
         self.features = CallFeatures(self, recordingsDir, recorderFactory, directory)
 
@@ -125,9 +124,8 @@ class CallManager:
 
     def counts(self) -> dict:
         """@return: live calls, legs, transactions and timers."""
-        return {"calls": len(self.calls) + len(self.pages), "legs": len(self.legs),
-                "transactions": len(self._clientTransactions) + len(self._inviteTransactions),
-                "timers": len(self._timers.pending)}
+        return {"calls": len(self.calls) + len(self.pages), "legs": len(self.index.dialogs),
+                "transactions": self.index.transactions, "timers": len(self._timers.pending)}
 
     def now(self) -> float:
         return self._clock.seconds()
@@ -257,7 +255,7 @@ class CallManager:
         counts.
         """
         for ours, theirs in ((toTag, fromTag), (fromTag, toTag)):
-            leg = self.legs.get((callId, ours))
+            leg = self.index.byDialog(callId, ours)
             if leg is None:
                 continue
             dialog = leg.session.dialog
@@ -315,8 +313,8 @@ class CallManager:
             self._via(peer.transport), overTLS=peer.transport == "tls",
             policy=self.settings.sessionTimers)
         a = Leg("a", session, peer, self, LocalSession(host))
-        self._remember(self.legs, (request.callId, tag), a)
-        self._remember(self._inviteTransactions, transaction, a)
+        self.index.addDialog(request.callId, tag, a)
+        self.index.addServerInvite(transaction, a)
         return a
 
     def _legB(self, call, contact, peer, destination, target) -> Leg:
@@ -337,7 +335,7 @@ class CallManager:
         if body:
             invite.body = body
             invite.headers.add("Content-Type", SDP)
-        self._remember(self.legs, (invite.callId, _tag(invite.headers.get("From"))), leg)
+        self.index.addDialog(invite.callId, _tag(invite.headers.get("From")), leg)
         return leg
 
     def _via(self, transport: str) -> str:
@@ -365,7 +363,7 @@ class CallManager:
         A request with a To tag (or an ACK, with C{transaction} L{None}).
         @return: whether a leg took it.
         """
-        leg = self.legs.get((request.callId, _tag(request.headers.get("To"))))
+        leg = self.index.byDialog(request.callId, _tag(request.headers.get("To")))
         if leg is None:
             return False
         self._feed(leg, lambda now: leg.session.receiveRequest(request, transaction, now), request, transaction)
@@ -374,7 +372,7 @@ class CallManager:
     def cancel(self, request, transaction) -> bool:
         """A CANCEL; @return: whether it matched a ringing caller leg."""
         invite = self._engine.layer.findServerTransaction(request)
-        leg = self._inviteTransactions.get(invite)
+        leg = self.index.byServerInvite(invite)
         if leg is None:
             return False
         self._feed(leg, lambda now: leg.session.receiveCancel(request, transaction, now), request, transaction)
@@ -383,17 +381,16 @@ class CallManager:
     def responseReceived(self, response, transaction) -> bool:
         """@return: whether a leg took the response."""
         if transaction is not None:
-            leg = self._clientTransactions.get(transaction)
+            leg = self.index.byClientTransaction(transaction)
         else:
-            leg = self.legs.get((response.callId, _tag(response.headers.get("From"))))
+            leg = self.index.byDialog(response.callId, _tag(response.headers.get("From")))
         if leg is None:
             return False
         self._feed(leg, lambda now: leg.session.receiveResponse(response, now))
         return True
 
     def transactionEnded(self, transaction, reason: str) -> None:
-        self._unfile(self._inviteTransactions, transaction)
-        leg = self._unfile(self._clientTransactions, transaction)
+        leg = self.index.transactionEnded(transaction)
         if leg is not None:
             self._feed(leg, lambda now: leg.session.transactionEnded(transaction.request, reason, now))
 
@@ -411,7 +408,7 @@ class CallManager:
     def sendRequest(self, leg, request) -> None:
         transaction = self._engine.sendRequest(request, leg.peer)
         if transaction is not None:
-            self._remember(self._clientTransactions, transaction, leg)
+            self.index.addClientTransaction(transaction, leg)
 
     def sendResponse(self, transaction, response) -> None:
         self._engine.sendResponse(transaction, response)
@@ -492,32 +489,9 @@ class CallManager:
                        caller=record.caller, dialled=record.dialled,
                        disposition=record.disposition)
 
-    @staticmethod
-    def _remember(table: dict, key, leg) -> None:
-        """File C{leg} under C{key}, noting it on the leg so that forgetting
-        the leg costs its own entries, not a scan of every table."""
-        table[key] = leg
-        leg.entries.append((table, key))
-
-    @staticmethod
-    def _unfile(table: dict, key):
-        """
-        Pop C{key} and the leg's note of it (L{_remember}): an ended
-        transaction must not stay reachable from a held call's leg.
-
-        @return: the leg filed under C{key}, or L{None}.
-        """
-        leg = table.pop(key, None)
-        if leg is not None:
-            leg.entries = [entry for entry in leg.entries if entry[1] is not key]
-        return leg
-
     def _forget(self, leg) -> None:
         self._timers.set(leg, None)
-        for table, key in leg.entries:
-            if table.get(key) is leg:
-                del table[key]
-        leg.entries.clear()
+        self.index.forget(leg)
 
     def stop(self) -> None:
         """Hang up every call (service shutdown) and stop the timers."""

@@ -70,7 +70,7 @@ class Leg:
         self.target = target
         self.call = None
         self.side = None
-        self.entries: list = []   # (table, key) the call manager filed it under
+        self.entries: list = []   # (table, key) its LegIndex filed it under
         self.remote = None
 
     def __repr__(self) -> str:

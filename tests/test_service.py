@@ -9,6 +9,7 @@ L{Store}) reaches the running SIP path within a few housekeeping ticks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -142,6 +143,11 @@ class PBXServiceTests(TestCase):
         self.assertNotIn(0, service.ports.values())
         with open(os.path.join(self.dataDir, "ports.json")) as f:
             self.assertEqual(json.load(f), service.ports)
+
+    def test_rtpTimeoutReachesTheRelay(self):
+        """The configured RTP timeout is the relay's inactivity timeout."""
+        self.config = dataclasses.replace(self.config, rtpTimeout=300)
+        self.assertEqual(self.startPBX().relay.inactivityTimeout, 300)
 
     @inlineCallbacks
     def test_registrationShownAndSurvivesRestart(self):

@@ -47,12 +47,12 @@ def test_everyOptionReachesTheConfig():
         "--data", "/srv/tpbx", "--db", "postgresql://u:p@db/tpbx", "--bind", "::",
         "--public-host", "pbx.example.com", "--sip-port", "0", "--tls-port", "0",
         "--web-port", "65535", "--rtp-internal", "10000-10099",
-        "--rtp-external", " 20000 - 20001 ", "--server-header", "PBX"))
+        "--rtp-external", " 20000 - 20001 ", "--rtp-timeout", "300", "--server-header", "PBX"))
     assert config == ServerConfig(
         dataDir="/srv/tpbx", dbUrl="postgresql://u:p@db/tpbx", bindHost="::",
         advertisedHost="pbx.example.com", sipPort=0, tlsPort=0, webPort=65535,
         rtpInternal=PortRange(10000, 10099), rtpExternal=PortRange(20000, 20001),
-        serverHeader="PBX")
+        rtpTimeout=300, serverHeader="PBX")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.sipPort = 1
 
@@ -91,6 +91,14 @@ def test_badRtpRangeIsUsageError(option, value):
     """An RTP range must be FIRST-LAST, in order, within 1-65535."""
     with pytest.raises(UsageError, match=option):
         parse(option, value)
+
+
+@pytest.mark.parametrize("value", ["4", "86401", "0", "-5", "1.5", "", "\u0661\u0660"])
+def test_badRtpTimeoutIsUsageError(value):
+    """--rtp-timeout is whole seconds, 5 to 86400 (60 by default)."""
+    assert parse().get("rtp-timeout") == 60
+    with pytest.raises(UsageError, match="--rtp-timeout"):
+        parse("--rtp-timeout", value)
 
 
 def test_parsePortRange():
@@ -141,5 +149,5 @@ def test_twistdTpbxHelpShowsOptions():
     """C{twistd tpbx --help} shows the options of L{Options}."""
     text = twistd("tpbx", "--help")
     for option in ("--data", "--bind", "--sip-port", "--tls-port", "--web-port",
-                   "--rtp-internal", "--rtp-external", "--public-host", "--db"):
+                   "--rtp-internal", "--rtp-external", "--rtp-timeout", "--public-host", "--db"):
         assert option in text

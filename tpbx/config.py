@@ -51,6 +51,8 @@ class ServerConfig:
     @ivar advertisedHost: the host written in Via/Contact and the digest
         realm; L{None} to use the bind address, or for a wildcard bind the
         address of the interface the default route leaves by.
+    @ivar rtpTimeout: seconds without RTP on either side of a relayed call
+        after which it is hung up.
     @ivar serverHeader: the Server/User-Agent value; no version by default.
     """
 
@@ -63,4 +65,5 @@ class ServerConfig:
     webPort: int = 5000
     rtpInternal: PortRange = PortRange(7000, 7499)
     rtpExternal: PortRange = PortRange(9000, 9049)
+    rtpTimeout: int = 60
     serverHeader: str = "tpbx"

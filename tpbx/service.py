@@ -185,7 +185,8 @@ class PBXService(MultiService):
         config = self.config
         advertised = self._advertisedHost()
         self.relay = RTPRelay(self._reactor, config.bindHost, config.rtpInternal,
-                              config.rtpExternal, internalAddress=advertised,
+                              config.rtpExternal, config.rtpTimeout,
+                              internalAddress=advertised,
                               externalAddress=advertised)
         dialPlan = DialPlan([])
         calls = CallManager(self._reactor, self.engine, self.location, self.directory,

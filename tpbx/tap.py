@@ -20,6 +20,18 @@ def _port(value: str) -> int:
     return int(value)
 
 
+#: The seconds --rtp-timeout allows: below 5 a pause in a stream (a
+#: phone re-INVITing, a codec switch) would end calls; a day at most.
+RTP_TIMEOUTS = range(5, 86401)
+
+
+def _rtpTimeout(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) not in RTP_TIMEOUTS:
+        raise usage.UsageError(f"--rtp-timeout: not {RTP_TIMEOUTS.start}-"
+                               f"{RTP_TIMEOUTS.stop - 1} seconds: {value!r}")
+    return int(value)
+
+
 class Options(usage.Options):
     """
     Options of C{twistd tpbx}.  Ports may be 0 (pick a free one), which tests
@@ -39,6 +51,8 @@ class Options(usage.Options):
         ["web-port", None, 5000, "Web console / REST API port.", _port],
         ["rtp-internal", None, "7000-7499", "RTP ports for internal calls."],
         ["rtp-external", None, "9000-9049", "RTP ports for trunks and remote phones."],
+        ["rtp-timeout", None, 60, "Seconds without RTP either way after which a relayed "
+                                  "call is hung up (a phone that vanished).", _rtpTimeout],
         ["server-header", None, "tpbx", "Server/User-Agent header value."],
     ]
 
@@ -67,7 +81,7 @@ def configFromOptions(options: Options) -> ServerConfig:
         advertisedHost=advertised, sipPort=options["sip-port"],
         tlsPort=options["tls-port"], webPort=options["web-port"],
         rtpInternal=options["rtp-internal"], rtpExternal=options["rtp-external"],
-        serverHeader=options["server-header"],
+        rtpTimeout=options["rtp-timeout"], serverHeader=options["server-header"],
     )
 
 

@@ -36,22 +36,32 @@ LEAK_KEYS = ("calls", "legs", "relaySessions")
 
 
 class CallTpbx(TpbxProcess):
-    """A L{TpbxProcess} whose relay has L{RTP_RANGE} for internal calls."""
+    """
+    A L{TpbxProcess} whose relay has L{RTP_RANGE} for internal calls.
+
+    @ivar rtpTimeout: its C{--rtp-timeout}, or L{None} for the default.
+    """
+
+    rtpTimeout = None
 
     def command(self):
         """@return: the twistd command line with the wide RTP range."""
-        return super().command() + ["--rtp-internal", RTP_RANGE]
+        timeout = [] if self.rtpTimeout is None else ["--rtp-timeout", str(self.rtpTimeout)]
+        return super().command() + ["--rtp-internal", RTP_RANGE] + timeout
 
 
-def startCallServer(dataDir, extensions, python=None, cpu=None):
+def startCallServer(dataDir, extensions, python=None, cpu=None, rtpTimeout=None):
     """
     Create, configure and start a tpbx for call load.
 
     @param extensions: L{tests.e2e.harness.Extension}s (caller and callee).
     @param cpu: pin the server to this CPU.
+    @param rtpTimeout: seconds without RTP before a call is hung up
+        (L{None}: the server's default).
     @return: the started L{CallTpbx}.
     """
     server = CallTpbx(Path(dataDir), digits=3, python=python)
+    server.rtpTimeout = rtpTimeout
     server.init()
     # One source sending hundreds of requests/s: without this the flood
     # guard (SPEC I3) blacklists SIPp within a second.

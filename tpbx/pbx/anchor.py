@@ -21,22 +21,17 @@ def codecNames(sdp) -> set:
 
 
 def firstAudio(sdp) -> int | None:
-    for index, media in enumerate(sdp.media):
-        if media.media == "audio" and media.port:
-            return index
-    return None
+    """L{SessionDescription.firstAudio}: the stream the relay carries."""
+    return sdp.firstAudio()
 
 
 def eventType(sdp) -> int | None:
     """
     @return: the payload type of telephone-event at 8000 Hz (RFC 4733
-        sec. 7.1.1) in C{sdp}'s first live audio stream, or L{None}.
+        sec. 7.1.1) in C{sdp}'s first live audio stream, or L{None}
+        (L{SessionDescription.eventType}; L{None} for no C{sdp}).
     """
-    index = firstAudio(sdp) if sdp is not None else None
-    if index is None:
-        return None
-    return next((codec.payloadType for codec in sdp.media[index].rtpmap().values()
-                 if codec.name == "TELEPHONE-EVENT" and codec.clockRate == 8000), None)
+    return None if sdp is None else sdp.eventType()
 
 
 def relayPorts(sdp, port: int) -> list:

@@ -90,7 +90,7 @@ def _receives(leg) -> int | None:
     description, if the PBX's last description to it has one too (it was
     negotiated, RFC 4733 sec. 7.1.1), else L{None}.
     """
-    if not leg.remote or eventType(leg.sdp.last) is None:
+    if not leg.remote or leg.sdp.lastEventType is None:
         return None
     try:
         return eventType(parseSDP(leg.remote))
@@ -179,7 +179,7 @@ class CallDigits:
     def _tap(self, name: str, leg):
         """@return: the tap for relay side C{name} talking to C{leg}'s
         party, or L{None} when it negotiated no telephone-event."""
-        payloadType = eventType(leg.sdp.last) if leg is not None else None
+        payloadType = leg.sdp.lastEventType if leg is not None else None
         return None if payloadType is None else _EventTap(self, name, payloadType).packet
 
     def _fromSide(self, name: str, digit: Digit) -> None:

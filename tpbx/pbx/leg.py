@@ -116,8 +116,7 @@ class Leg:
     def describe(self, sdp: SessionDescription) -> bytes:
         """Stamp C{sdp} with this leg's o= line; @return: the body to send
         (the stamp's own bytes: one copy kept, not two)."""
-        self.sdp.stamp(sdp)
-        return self.sdp.lastBody
+        return self.sdp.stampBody(sdp)
 
     def respond(self, request, status: int, body: bytes = b"", reason=None,
                 extraHeaders=()) -> None:

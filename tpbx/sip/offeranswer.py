@@ -32,7 +32,7 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.reply import randomBytes
 from tpbx.sip.sdp import (
     DIRECTIONS, STATIC_PAYLOAD_TYPES, Codec, Connection, MediaDescription,
-    Origin, SessionDescription, addressType, parseSDP,
+    Origin, SessionDescription, addressType, joinLines, parseSDP,
 )
 
 __all__ = ["NotAcceptable", "CodecPolicy", "LocalSession", "anchorOffer",
@@ -151,7 +151,7 @@ def _cleanAttributes(attributes, formats: set[str]):
         if name in DROPPED_ATTRIBUTES or name in DIRECTIONS:
             continue
         if name in _PER_FORMAT and value is not None:
-            pt = value.split(" ", 1)[0]
+            pt = value.partition(" ")[0]
             if pt != "*" and pt not in formats:
                 continue
         kept.append((name, value))
@@ -171,15 +171,14 @@ def _anchored(media: MediaDescription, formats: list[str],
         (its own address and port when C{address} is L{None}), its
         direction written at media level.
     """
-    result = MediaDescription(
+    attributes = _cleanAttributes(media.attributes, set(formats))
+    # Cleaned of directions: the stream's own goes at the end.
+    attributes.append((media.direction, None))
+    return MediaDescription(
         media.media, media.port if address is None else port,
         media.portCount if address is None else None, media.proto, formats,
         media.connection if address is None else None,
-        list(media.bandwidths), _cleanAttributes(media.attributes,
-                                                 set(formats)),
-        list(media.extra))
-    result.setDirection(media.direction)
-    return result
+        media.bandwidths[:], attributes, media.extra[:])
 
 
 def _anchoredSession(sdp: SessionDescription,
@@ -455,12 +454,16 @@ class LocalSession:
     one for every changed description sent on the leg, kept for an
     unchanged one (RFC 3264 sec. 8, RFC 8866 sec. 5.2).
 
+    A held call keeps one of these per leg: it holds the last body sent and
+    an int, not the description.
+
     @ivar sessionId: the C{sess-id}.
     @ivar version: the version of the last description stamped.
     @ivar lastBody: the last description stamped, as sent, or L{None}.
     """
 
-    __slots__ = ("address", "username", "sessionId", "version", "lastBody")
+    __slots__ = ("address", "username", "sessionId", "version", "lastBody",
+                 "_eventType")
 
     def __init__(self, address: str, username: str = "tpbx",
                  sessionId: str | None = None):
@@ -475,27 +478,56 @@ class LocalSession:
         self.sessionId = sessionId or str((int.from_bytes(randomBytes(4), "big") >> 1) + 1)
         self.version = 1
         self.lastBody: bytes | None = None
+        self._eventType: int | None = None
 
     def _origin(self) -> Origin:
         return Origin(self.username, self.sessionId, self.version, "IN",
                       addressType(self.address), self.address)
 
+    def stampBody(self, sdp: SessionDescription) -> bytes:
+        """
+        Stamp C{sdp} without copying it: what L{stamp} does, for a caller
+        that only sends the body.
+
+        @param sdp: a description about to be sent on this leg (left
+            alone).
+        @return: its body with this leg's C{o=} line (L{lastBody}).
+        """
+        lines: list[str] = []
+        sdp.writeLines(lines)
+        # The body is compared with the last one under the current version:
+        # the same body keeps it, another one is rewritten with version + 1.
+        lines[1] = f"o={self._origin()}"
+        body = joinLines(lines)
+        if self.lastBody is not None and body != self.lastBody:
+            self.version += 1
+            lines[1] = f"o={self._origin()}"
+            body = joinLines(lines)
+        self.lastBody = body
+        self._eventType = sdp.eventType()
+        return body
+
     def stamp(self, sdp: SessionDescription) -> SessionDescription:
         """
         @param sdp: a description about to be sent on this leg.
-        @return: a copy with this leg's C{o=} line.
+        @return: a copy with this leg's C{o=} line (see L{stampBody}).
         """
+        self.stampBody(sdp)
         result = sdp.copy()
         result.origin = self._origin()
-        body = result.toBytes()
-        if self.lastBody is not None and body != self.lastBody:
-            self.version += 1
-            result.origin = self._origin()
-            body = result.toBytes()
-        self.lastBody = body
         return result
 
     @property
     def last(self) -> SessionDescription | None:
         """The last description stamped (a fresh copy), or L{None}."""
         return None if self.lastBody is None else parseSDP(self.lastBody)
+
+    @property
+    def lastEventType(self) -> int | None:
+        """
+        The payload type of telephone-event at 8000 Hz (RFC 4733 sec.
+        7.1.1) in the first live audio stream of the last description
+        stamped (L{SessionDescription.eventType}), or L{None}; what
+        C{last.eventType()} gives, without parsing L{lastBody}.
+        """
+        return self._eventType

@@ -19,13 +19,13 @@ one just leaves its payload type unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tpbx.errors import ProtocolError
 
 __all__ = ["Codec", "Origin", "Connection", "MediaDescription",
-           "SessionDescription", "parseSDP", "addressType", "DIRECTIONS",
-           "STATIC_PAYLOAD_TYPES"]
+           "SessionDescription", "parseSDP", "addressType", "joinLines",
+           "DIRECTIONS", "STATIC_PAYLOAD_TYPES"]
 
 #: The direction attributes (RFC 8866 sec. 6.7, RFC 3264 sec. 5.1).
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -36,6 +36,13 @@ _EARLY = frozenset("iuep")
 # The longest number accepted in v=, o= and m=: o= versions are often NTP
 # timestamps (64 bits, 20 digits); longer strings would only cost CPU.
 _MAX_DIGITS = 20
+# Codecs already made from (payload type, rtpmap text, fmtp text): every
+# call describes the same few, and making a Codec costs more than a lookup.
+# Bounded in entries and in the text kept, as the texts come from peers.
+_CODECS: dict[tuple[str, str | None, str | None], Codec | None] = {}
+_CODECS_KEPT = 512
+_CODEC_TEXT_KEPT = 200
+_EVENT = "TELEPHONE-EVENT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +140,17 @@ class Connection:
 
 
 def _formatAttribute(attribute: tuple[str, str | None]) -> str:
+    """@return: the C{a=} line of C{(name, value)}."""
     name, value = attribute
-    return name if value is None else f"{name}:{value}"
+    return "a=" + name if value is None else f"a={name}:{value}"
+
+
+def joinLines(lines: list[str]) -> bytes:
+    """
+    @param lines: lines of a body (L{SessionDescription.writeLines}).
+    @return: the body, CRLF after every line (RFC 8866 sec. 5).
+    """
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True)
@@ -180,16 +196,25 @@ class MediaDescription:
         maps: dict[str, str] = {}
         fmtps: dict[str, str] = {}
         for name, value in self.attributes:
-            if value is not None and name in ("rtpmap", "fmtp"):
+            if value is not None and (name == "rtpmap" or name == "fmtp"):
                 pt, _, rest = value.partition(" ")
                 (maps if name == "rtpmap" else fmtps).setdefault(pt, rest)
         result = {}
         for pt in self.formats:
-            codec = _codec(pt, maps.get(pt))
+            codec = _codec(pt, maps.get(pt), fmtps.get(pt))
             if codec is not None:
-                result[pt] = (codec if pt not in fmtps
-                              else replace(codec, fmtp=fmtps[pt]))
+                result[pt] = codec
         return result
+
+    def eventType(self) -> int | None:
+        """
+        @return: the payload type of the first format (in C{m=} order) that
+            L{rtpmap} gives as telephone-event at 8000 Hz (RFC 4733 sec.
+            7.1.1), or L{None}.
+        """
+        return next((codec.payloadType for codec in self.rtpmap().values()
+                     if codec.name == _EVENT and codec.clockRate == 8000),
+                    None)
 
     def fmtp(self, pt: str) -> str | None:
         """
@@ -262,33 +287,55 @@ class MediaDescription:
 
     def copy(self) -> MediaDescription:
         """@return: an independent copy (its lists may be edited)."""
-        return replace(self, formats=list(self.formats),
-                       bandwidths=list(self.bandwidths),
-                       attributes=list(self.attributes),
-                       extra=list(self.extra))
+        return MediaDescription(
+            self.media, self.port, self.portCount, self.proto,
+            self.formats[:], self.connection, self.bandwidths[:],
+            self.attributes[:], self.extra[:], self.sessionDirection)
 
     def writeLines(self, out: list[str]) -> None:
         """
         Append this description's lines, RFC 8866 sec. 5 order, to C{out}.
 
-        @param out: lines without terminators.
+        @param out: lines without terminators (see L{joinLines}).
         """
         port = (str(self.port) if self.portCount is None
                 else f"{self.port}/{self.portCount}")
         out.append(" ".join([f"m={self.media}", port, self.proto,
                              *self.formats]))
-        out.extend(f"{k}={v}" for k, v in self.extra if k == "i")
+        extra = self.extra
+        if extra:
+            out += [f"{k}={v}" for k, v in extra if k == "i"]
         if self.connection is not None:
             out.append(f"c={self.connection}")
-        out.extend("b=" + b for b in self.bandwidths)
-        out.extend(f"{k}={v}" for k, v in self.extra if k != "i")
-        out.extend("a=" + _formatAttribute(a) for a in self.attributes)
+        out += ["b=" + b for b in self.bandwidths]
+        if extra:
+            out += [f"{k}={v}" for k, v in extra if k != "i"]
+        out += [_formatAttribute(a) for a in self.attributes]
 
 
-def _codec(pt: str, rtpmap: str | None) -> Codec | None:
+def _codec(pt: str, rtpmap: str | None, fmtp: str | None) -> Codec | None:
+    """
+    L{_makeCodec}, from L{_CODECS} when it was made before (a L{Codec} is
+    frozen: one instance can serve every description).
+    """
+    key = (pt, rtpmap, fmtp)
+    try:
+        return _CODECS[key]
+    except KeyError:
+        pass
+    codec = _makeCodec(pt, rtpmap, fmtp)
+    if len(pt) + len(rtpmap or "") + len(fmtp or "") <= _CODEC_TEXT_KEPT:
+        if len(_CODECS) >= _CODECS_KEPT:
+            _CODECS.clear()
+        _CODECS[key] = codec
+    return codec
+
+
+def _makeCodec(pt: str, rtpmap: str | None,
+               fmtp: str | None) -> Codec | None:
     """
     @return: the codec an rtpmap value (C{"opus/48000/2"}) describes for
-        C{pt}, else the static type C{pt}, else L{None}.
+        C{pt}, else the static type C{pt}, else L{None}; with C{fmtp}.
     """
     if rtpmap is not None and pt.isascii() and pt.isdigit() and len(pt) < 4:
         parts = rtpmap.strip().split("/")
@@ -297,8 +344,13 @@ def _codec(pt: str, rtpmap: str | None) -> Codec | None:
                 and all(n.isascii() and n.isdigit() and len(n) < 10
                         for n in numbers)):
             channels = int(numbers[1]) if len(numbers) == 2 else 1
-            return Codec(parts[0].upper(), int(numbers[0]), channels, int(pt))
-    return STATIC_PAYLOAD_TYPES.get(pt)
+            return Codec(parts[0].upper(), int(numbers[0]), channels, int(pt),
+                         fmtp)
+    static = STATIC_PAYLOAD_TYPES.get(pt)
+    if static is None or fmtp is None:
+        return static
+    return Codec(static.name, static.clockRate, static.channels,
+                 static.payloadType, fmtp)
 
 
 @dataclass(slots=True)
@@ -332,27 +384,56 @@ class SessionDescription:
 
     def toBytes(self) -> bytes:
         """@return: the body, CRLF line ends (RFC 8866 sec. 5)."""
-        out = [f"v={self.version}", f"o={self.origin}",
-               f"s={self.sessionName}"]
-        out.extend(f"{k}={v}" for k, v in self.extra if k in _EARLY)
+        out: list[str] = []
+        self.writeLines(out)
+        return joinLines(out)
+
+    def writeLines(self, out: list[str]) -> None:
+        """
+        Append this description's lines, RFC 8866 sec. 5 order, to C{out}:
+        C{v=}, C{o=} (always the second line), C{s=} ... then each media.
+
+        @param out: lines without terminators (see L{joinLines}).
+        """
+        out += (f"v={self.version}", f"o={self.origin}",
+                f"s={self.sessionName}")
+        extra = self.extra
+        if extra:
+            out += [f"{k}={v}" for k, v in extra if k in _EARLY]
         if self.connection is not None:
             out.append(f"c={self.connection}")
-        out.extend("b=" + b for b in self.bandwidths)
-        out.extend(f"{k}={v}" for k, v in self.timing)
-        out.extend(f"{k}={v}" for k, v in self.extra if k not in _EARLY)
-        out.extend("a=" + _formatAttribute(a) for a in self.attributes)
+        out += ["b=" + b for b in self.bandwidths]
+        out += [f"{k}={v}" for k, v in self.timing]
+        if extra:
+            out += [f"{k}={v}" for k, v in extra if k not in _EARLY]
+        out += [_formatAttribute(a) for a in self.attributes]
         for media in self.media:
             media.writeLines(out)
-        out.append("")
-        return "\r\n".join(out).encode("utf-8", "surrogateescape")
 
     def copy(self) -> SessionDescription:
         """@return: an independent copy (lists and media may be edited)."""
-        return replace(self, bandwidths=list(self.bandwidths),
-                       timing=list(self.timing),
-                       attributes=list(self.attributes),
-                       media=[m.copy() for m in self.media],
-                       extra=list(self.extra))
+        return SessionDescription(
+            self.version, self.origin, self.sessionName, self.connection,
+            self.bandwidths[:], self.timing[:], self.attributes[:],
+            [m.copy() for m in self.media], self.extra[:])
+
+    def firstAudio(self) -> int | None:
+        """
+        @return: the index of the first live audio stream (port not 0),
+            the one the PBX relays and plays to, or L{None}.
+        """
+        for index, media in enumerate(self.media):
+            if media.media == "audio" and media.port:
+                return index
+        return None
+
+    def eventType(self) -> int | None:
+        """
+        @return: L{MediaDescription.eventType} of the first live audio
+            stream (L{firstAudio}), or L{None}.
+        """
+        index = self.firstAudio()
+        return None if index is None else self.media[index].eventType()
 
     def isHold(self) -> bool:
         """
@@ -368,10 +449,11 @@ def _number(text: str, what: str, limit: int = 10 ** _MAX_DIGITS) -> int:
     """
     @raise ProtocolError: unless C{text} is ASCII digits below C{limit}.
     """
-    if (not text.isascii() or not text.isdigit()
-            or len(text) > _MAX_DIGITS or int(text) >= limit):
-        raise ProtocolError(f"Bad SDP {what}")
-    return int(text)
+    if text.isdigit() and text.isascii() and len(text) <= _MAX_DIGITS:
+        number = int(text)
+        if number < limit:
+            return number
+    raise ProtocolError(f"Bad SDP {what}")
 
 
 def _parseOrigin(value: str) -> Origin:
@@ -428,10 +510,8 @@ def _sessionLine(session: SessionDescription, kind: str, value: str) -> None:
 
 
 def _mediaLine(media: MediaDescription, kind: str, value: str) -> None:
-    """Add one line after an C{m=} to C{media}."""
-    if kind == "a":
-        media.attributes.append(_parseAttribute(value))
-    elif kind == "c" and media.connection is None:
+    """Add one line after an C{m=}, other than C{a=}, to C{media}."""
+    if kind == "c" and media.connection is None:
         media.connection = _parseConnection(value)
     elif kind == "b":
         media.bandwidths.append(value)
@@ -441,22 +521,29 @@ def _mediaLine(media: MediaDescription, kind: str, value: str) -> None:
         media.extra.append((kind, value))
 
 
-def _lines(data: bytes) -> list[tuple[str, str]]:
+def _lines(data: bytes) -> list[str]:
     """
-    @return: the non-blank lines of C{data} as C{(type, value)}.
-    @raise ProtocolError: for a line that is not C{<type>=<value>}.
+    @return: the non-blank lines of C{data}, each C{<type>=<value>}, without
+        their CRLF or bare LF ends.
+    @raise ProtocolError: for a line that is not C{<type>=<value>}, or that
+        has a CR inside.
     """
     text = data.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    # A CR still there is one of several before a LF (dropped) or bare.
+    stray = "\r" in text
     result = []
     for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if not line.strip():
-            continue
-        if len(line) < 2 or line[1] != "=":
-            raise ProtocolError("Bad SDP line (not <type>=<value>)")
-        if "\r" in line:
+        if stray:
+            line = line.rstrip("\r")
+        if line[1:2] != "=":
+            if line.strip():
+                raise ProtocolError("Bad SDP line (not <type>=<value>)")
+        elif stray and "\r" in line:
             raise ProtocolError("Bad SDP line (bare CR)")
-        result.append((line[0], line[2:]))
+        else:
+            result.append(line)
     return result
 
 
@@ -473,19 +560,25 @@ def parseSDP(data: bytes) -> SessionDescription:
     if not lines or lines[0][0] != "v":
         raise ProtocolError("SDP does not start with v=")
     # The origin is filled in below; a body without one is refused.
-    session = SessionDescription(_number(lines[0][1], "v= line"),
+    session = SessionDescription(_number(lines[0][2:], "v= line"),
                                  None, timing=[])  # type: ignore[arg-type]
-    index = 1
-    while index < len(lines) and lines[index][0] != "m":
-        _sessionLine(session, *lines[index])
+    index, count = 1, len(lines)
+    while index < count and lines[index][0] != "m":
+        line = lines[index]
+        _sessionLine(session, line[0], line[2:])
         index += 1
     if session.origin is None:
         raise ProtocolError("SDP without o= line")
     inherited = next((name for name, _ in session.attributes
                       if name in DIRECTIONS), None)
-    for kind, value in lines[index:]:
-        if kind == "m":
-            session.media.append(_parseMedia(value, inherited))
+    media: MediaDescription
+    for line in lines[index:]:
+        kind = line[0]
+        if kind == "a":
+            media.attributes.append(_parseAttribute(line[2:]))
+        elif kind == "m":
+            media = _parseMedia(line[2:], inherited)
+            session.media.append(media)
         else:
-            _mediaLine(session.media[-1], kind, value)
+            _mediaLine(media, kind, line[2:])
     return session

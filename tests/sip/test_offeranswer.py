@@ -12,7 +12,8 @@ from tpbx.sip.offeranswer import (
     answerDirection, answerOffer, holdOffer, makeOffer, mediaTargets,
     negotiatedCodec, resumeOffer,
 )
-from tpbx.sip.sdp import Codec, Connection, parseSDP
+from tpbx.sip.codecs import Codec
+from tpbx.sip.sdp import Connection, parseSDP
 from tests.sip.test_sdp import (
     BARESIP, POLYCOM, RFC4317, SIPP_UAC, YEALINK, crlf,
 )

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tpbx.errors import ProtocolError
+from tpbx.sip.codecs import Codec
 from tpbx.sip.sdp import (
-    Codec, Connection, MediaDescription, Origin, SessionDescription,
+    Connection, MediaDescription, Origin, SessionDescription,
     addressType, parseSDP,
 )
 

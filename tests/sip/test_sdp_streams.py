@@ -8,10 +8,9 @@ between descriptions, line ends, and writing by lines.
 import pytest
 
 from tpbx.errors import ProtocolError
-from tpbx.sip import sdp as sdpModule
-from tpbx.sip.sdp import (
-    Codec, MediaDescription, joinLines, parseSDP,
-)
+from tpbx.sip import codecs as codecsModule
+from tpbx.sip.codecs import Codec
+from tpbx.sip.sdp import MediaDescription, joinLines, parseSDP
 from tests.sip.test_sdp import BARESIP, IPV6, POLYCOM, REAL, SIPP_UAC, crlf
 
 HEAD = """
@@ -95,7 +94,7 @@ def test_codecsShared():
     static = MediaDescription("audio", 4000, formats=["18"],
                               attributes=[("fmtp", "18 annexb=no")])
     assert static.rtpmap()["18"] == Codec("G729", 8000, 1, 18, "annexb=no")
-    assert sdpModule.STATIC_PAYLOAD_TYPES["18"].fmtp is None
+    assert codecsModule.STATIC_PAYLOAD_TYPES["18"].fmtp is None
     with pytest.raises(AttributeError):
         one["96"].fmtp = "x"
 
@@ -105,14 +104,14 @@ def test_codecCacheBounded(monkeypatch):
     The codec cache holds at most its bound of entries, and does not keep
     long texts from peers.
     """
-    monkeypatch.setattr(sdpModule, "_CODECS", {})
-    for pt in range(sdpModule._CODECS_KEPT + 50):
+    monkeypatch.setattr(codecsModule, "_CODECS", {})
+    for pt in range(codecsModule._CODECS_KEPT + 50):
         media("96", f"96 x{pt}/8000").rtpmap()
-        assert len(sdpModule._CODECS) <= sdpModule._CODECS_KEPT
-    sdpModule._CODECS.clear()
-    long = media("96", "96 " + "y" * sdpModule._CODEC_TEXT_KEPT + "/8000")
-    assert long.rtpmap()["96"].name == "Y" * sdpModule._CODEC_TEXT_KEPT
-    assert sdpModule._CODECS == {}
+        assert len(codecsModule._CODECS) <= codecsModule._CODECS_KEPT
+    codecsModule._CODECS.clear()
+    long = media("96", "96 " + "y" * codecsModule._CODEC_TEXT_KEPT + "/8000")
+    assert long.rtpmap()["96"].name == "Y" * codecsModule._CODEC_TEXT_KEPT
+    assert codecsModule._CODECS == {}
 
 
 @pytest.mark.parametrize("body", [

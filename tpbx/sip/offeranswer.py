@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from tpbx.errors import ProtocolError
+from tpbx.sip.codecs import STATIC_PAYLOAD_TYPES, TELEPHONE_EVENT, Codec
 from tpbx.sip.reply import randomBytes
 from tpbx.sip.sdp import (
-    DIRECTIONS, STATIC_PAYLOAD_TYPES, Codec, Connection, MediaDescription,
-    Origin, SessionDescription, addressType, joinLines, parseSDP,
+    DIRECTIONS, Connection, MediaDescription, Origin, SessionDescription,
+    addressType, joinLines, parseSDP,
 )
 
 __all__ = ["NotAcceptable", "CodecPolicy", "LocalSession", "anchorOffer",
@@ -53,9 +54,8 @@ DROPPED_ATTRIBUTES = frozenset({
 
 # Attributes whose value starts with the payload type they describe.
 _PER_FORMAT = frozenset({"rtpmap", "fmtp", "rtcp-fb"})
-_EVENT = "TELEPHONE-EVENT"
 # Formats that never carry the voice itself (RFC 4733, RFC 3389, RFC 2198).
-_NOT_VOICE = frozenset({_EVENT, "CN", "RED"})
+_NOT_VOICE = frozenset({TELEPHONE_EVENT, "CN", "RED"})
 # DTMF 0-9 * # A-D and flash (RFC 4733 sec. 3.2): what the PBX receives.
 _EVENTS_FMTP = "0-16"
 _UNSPECIFIED = frozenset({"0.0.0.0", "::"})
@@ -138,7 +138,7 @@ def _allowedFormats(media: MediaDescription, policy: CodecPolicy) -> list[str]:
              for pt in byName.get(name, ())]
     if not voice:
         return []
-    return voice + (byName.get(_EVENT, []) if policy.dtmf else [])
+    return voice + (byName.get(TELEPHONE_EVENT, []) if policy.dtmf else [])
 
 
 def _cleanAttributes(attributes, formats: set[str]):
@@ -282,7 +282,7 @@ def _endpointMedia(codecs: list[Codec], port: int,
     """@return: an RTP/AVP audio stream of the PBX's own with C{codecs}."""
     attributes: list[tuple[str, str | None]] = []
     for codec in codecs:
-        name = "telephone-event" if codec.name == _EVENT else codec.name
+        name = "telephone-event" if codec.name == TELEPHONE_EVENT else codec.name
         channels = "" if codec.channels == 1 else f"/{codec.channels}"
         attributes.append(("rtpmap", f"{codec.payloadType} {name}/"
                                      f"{codec.clockRate}{channels}"))
@@ -304,7 +304,7 @@ def _pickCodec(media: MediaDescription, names: tuple[str, ...],
     for name in names:
         for codec in codecs:
             if codec.name == name:
-                events = [c for c in codecs if dtmf and c.name == _EVENT
+                events = [c for c in codecs if dtmf and c.name == TELEPHONE_EVENT
                           and c.clockRate == codec.clockRate]
                 return codec, (events[0] if events else None)
     return None
@@ -341,7 +341,7 @@ def answerOffer(offer: SessionDescription, policy: CodecPolicy, address: str,
             continue
         picked = choice
         codec, event = choice
-        codecs = [codec] + ([Codec(_EVENT, event.clockRate, 1,
+        codecs = [codec] + ([Codec(TELEPHONE_EVENT, event.clockRate, 1,
                                    event.payloadType, _EVENTS_FMTP)]
                             if event else [])
         answer.media.append(_endpointMedia(
@@ -375,7 +375,7 @@ def makeOffer(policy: CodecPolicy, address: str, port: int,
     if not codecs:
         raise ValueError("no codec of the policy has a static payload type")
     if policy.dtmf and dtmfPayloadType is not None:
-        codecs.append(Codec(_EVENT, 8000, 1, dtmfPayloadType, _EVENTS_FMTP))
+        codecs.append(Codec(TELEPHONE_EVENT, 8000, 1, dtmfPayloadType, _EVENTS_FMTP))
     offer = _freshSession(address)
     offer.media.append(_endpointMedia(codecs, port, direction))
     return offer

@@ -80,3 +80,16 @@ def test_copyAndCarry():
     assert other.memo("Via", lambda h: "again") == "parsed"
     assert other.memo("Other", lambda h: "own") == "own"
     assert other.memo("CSeq", lambda h: "own") == "own"
+
+
+def test_getBySpelling():
+    """
+    L{Headers.get} finds a header by its canonical name, a compact form or
+    any case; the first line wins; an absent one gives the default.
+    """
+    headers = Headers([("Via", "a"), ("v", "b"), ("call-id", "c")])
+    assert headers.get("Via") == "a"
+    assert headers.get("v") == headers.get("VIA") == "a"
+    assert headers.get("i") == headers.get("CALL-ID") == "c"
+    assert headers.get("Route") is None
+    assert headers.get("r", "none") == headers.get("Refer-To", "none") == "none"

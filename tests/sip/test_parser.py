@@ -345,3 +345,85 @@ def test_roundTrip():
     again = parseMessage(request.toBytes())
     assert list(again.headers) == list(request.headers)
     assert again.body == request.body
+
+
+@pytest.mark.parametrize("headers, reason", [
+    # no name repeats: the one-dict path
+    ([h for h in HEADERS if not h.startswith(("From", "To"))], "Missing From"),
+    (_without("Call-ID") + ["Via: SIP/2.0/UDP h;;"], "Missing Call-ID"),
+    (_replaced("Max-Forwards", "999") + ["Content-Length: x"],
+     "Max-Forwards out of range"),
+    (_replaced("CSeq", "1 BYE") + ["Max-Forwards: 5"],
+     "CSeq method does not match Request-Line"),
+    # some name repeats: the counting path keeps the same order
+    (_without("To") + ['From: "B" <sip:b@h>;tag=2'], "Repeated From"),
+    (_without("From") + ["To: <sip:c@h>"], "Missing From"),
+    (_without("Via") + ["CSeq: 2 INVITE"], "Repeated CSeq"),
+    (HEADERS + ["Route: <sip:r>", "Route: <sip:s>"], None),
+    (HEADERS + ["Via: SIP/2.0/UDP h;;"], "Malformed Via parameter"),
+    (HEADERS + ["Max-Forwards: 1", "Content-Length: 1"], "Repeated Max-Forwards"),
+    (_replaced("Max-Forwards", "x") + ["Content-Length: 1"], "Malformed Max-Forwards"),
+])
+def test_errorPrecedence(headers, reason):
+    """
+    When several mandatory headers are wrong, the first check in a fixed
+    order names the error, whether or not some header name repeats:
+    From, To, Call-ID, CSeq present once each, then Via, the Via values,
+    From, To, Call-ID, CSeq, Max-Forwards, Content-Length.
+    """
+    data = build(headers=headers)
+    if reason is None:
+        assert parseMessage(data).headers.getList("Route") == ["<sip:r>", "<sip:s>"]
+    else:
+        assert rejected(data).reason == reason
+
+
+def test_topViaOfRepeatedViaLines():
+    """
+    With Via on several lines, every value is checked and the memo holds
+    the first line's first via-parm.
+    """
+    headers = HEADERS[:1] + ["v: SIP/2.0/TCP second;branch=z9hG4bK2"] + HEADERS[1:]
+    request = parseMessage(build(headers=headers))
+    assert request.headers.memo("Via", None).branch == "z9hG4bK74bf9"
+    assert rejected(build(headers=headers + ["Via: ,"])).reason == "Empty Via value"
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"A\r\nB\r\n\r\nbody", (b"A\r\nB", b"body")),
+    (b"A\r\nB\n\nbody\r\n\r\nmore", (b"A\r\nB", b"body\r\n\r\nmore")),
+    (b"A\r\nB\r\n\r\nbo\n\ndy", (b"A\r\nB", b"bo\n\ndy")),
+    (b"\r\n\nA\r\nB\r\n", (b"A\r\nB", b"")),
+    (b"A\r\n\r\n", (b"A", b"")),
+    (b"", (b"", b"")),
+])
+def test_splitHeadEdges(data, expected):
+    """
+    The head ends at the first empty line, CRLF or bare LF, whichever
+    comes first; without one, the whole (right-stripped) data is head.
+    """
+    assert splitHead(data) == expected
+
+
+def test_responseCSeqMethodIsToken():
+    """
+    A response's CSeq method is checked as a token (a request's must
+    equal the method of its Request-Line, a token already).
+    """
+    error = rejected(build("SIP/2.0 200 OK", _replaced("CSeq", "1 IN@VITE")))
+    assert (error.reason, error.partial) == ("Malformed CSeq", None)
+    assert parseMessage(build("SIP/2.0 200 OK", _replaced("CSeq", "1 BYE"))).cseq == (1, "BYE")
+
+
+def test_toBytesLayout():
+    """
+    Serializing writes the start line, the headers in order without any
+    Content-Length, then one Content-Length that matches the body.
+    """
+    request = parseMessage(build())
+    request.body = b"xyz"
+    text = request.toBytes().decode()
+    lines = text.split("\r\n")
+    assert lines[0] == "INVITE sip:bob@example.com SIP/2.0"
+    assert lines[1:-2] == HEADERS + ["Content-Length: 3"]
+    assert lines[-2:] == ["", "xyz"]

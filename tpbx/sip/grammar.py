@@ -127,8 +127,8 @@ def formatParams(params: dict[str, str | None]) -> str:
     """
     @return: C{";name=value;name"} for C{params}, or C{""}.
     """
-    return "".join(
-        f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    return "".join([
+        f";{k}" if v is None else f";{k}={v}" for k, v in params.items()])
 
 
 def parseHostPort(text: str, what: str) -> tuple[str, int | None]:

@@ -171,10 +171,17 @@ class Headers:
         """
         @return: the value of the first C{name} header, or C{default}.
         """
-        name = _canonicalCache.get(name) or canonicalName(name)
-        for n, v in self._fields:
+        # Callers nearly always ask by the canonical name: look for it as
+        # given first, and canonicalize only when that finds nothing.
+        fields = self._fields
+        for n, v in fields:
             if n == name:
                 return v
+        canonical = _canonicalCache.get(name) or canonicalName(name)
+        if canonical != name:
+            for n, v in fields:
+                if n == canonical:
+                    return v
         return default
 
     def getAll(self, name: str) -> list[str]:

@@ -99,10 +99,12 @@ class Message:
         @return: the message as it goes on the wire.
         """
         body = self.body
-        fields = "".join([f"{name}: {value}\r\n" for name, value in self.headers
-                          if name != "Content-Length"])
-        return (f"{self.startLine()}\r\n{fields}Content-Length: {len(body)}\r\n\r\n"
-                .encode("utf-8", "surrogateescape") + body)
+        lines = [self.startLine()]
+        for name, value in self.headers:
+            if name != "Content-Length":
+                lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + body
 
 
 class Request(Message):

@@ -27,7 +27,7 @@ __all__ = ["parseMessage", "splitHead", "ACCEPTED_SCHEMES"]
 
 ACCEPTED_SCHEMES = frozenset({"sip", "sips", "tel"})
 _SINGLE = ("From", "To", "Call-ID", "CSeq")
-_CHECKED = frozenset(_SINGLE + ("Via", "Max-Forwards", "Content-Length"))
+_REQUIRED = frozenset(_SINGLE + ("Via",))
 _MAX_CSEQ = 2 ** 31  # sec. 8.1.1.5; L{Message.cseq} refuses more
 #: Header names as received -> canonical names, for names seen before
 #: (bounded: a peer sending made-up names cannot grow it for ever).
@@ -44,12 +44,14 @@ def splitHead(data: bytes) -> tuple[bytes, bytes]:
     @return: C{(head, body)}; C{head} without the empty line.
     """
     data = data.lstrip(b"\r\n")
-    crlf = data.find(b"\r\n\r\n")
-    lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf)
+    # One partition at the first CRLF CRLF (the usual end); a bare-LF
+    # empty line before it ends the head sooner.
+    head, crlf, body = data.partition(b"\r\n\r\n")
+    lf = head.find(b"\n\n")
     if lf >= 0:
         return data[:lf], data[lf + 2:]
-    if crlf >= 0:
-        return data[:crlf], data[crlf + 4:]
+    if crlf:
+        return head, body
     return data.rstrip(b"\r\n"), b""
 
 
@@ -139,7 +141,7 @@ def parseMessage(data: bytes) -> Request | Response:
             message = _parseStatusLine(startLine, headers)
         else:
             message = _parseRequestLine(startLine, headers)
-        message.body = _frameBody(body, _checkHeaders(message))
+        message.body = _frameBody(body, _checkHeaders(message, fields))
     except ProtocolError as e:
         raise SIPParseError(e.reason, e.statusHint,
                             _partial(startLine, headers)) from None
@@ -185,42 +187,57 @@ def _parseRequestLine(line: str, headers: Headers) -> Request:
     return Request(method, uriText, headers)
 
 
-def _checkHeaders(message: Request | Response) -> list[str] | None:
+def _checkHeaders(message: Request | Response,
+                  fields: list[tuple[str, str]]) -> str | None:
     """
     The headers every message needs (sec. 8.1.1), once each; Max-Forwards
     in range when present (sec. 20.22).  The parsed top Via and CSeq are
     kept in the headers' memo for the layers above.
 
-    @return: the Content-Length values (L{None} when there is none).
+    Most messages repeat no header name at all, so one C{dict} of the
+    fields answers "present?" and "which value?"; names are counted only
+    when that C{dict} is shorter than the list (some name repeats).
+
+    @param fields: the message's header fields.
+    @return: the Content-Length value (L{None} when there is none).
     """
-    found: dict[str, list[str]] = {}
-    for name, value in message.headers:
-        if name in _CHECKED:
-            values = found.get(name)
-            if values is None:
-                found[name] = [value]
-            else:
-                values.append(value)
-    for name in _SINGLE:
-        values = found.get(name)
-        if values is None or len(values) != 1:
-            raise ProtocolError(f"{'Repeated' if values else 'Missing'} {name}")
-    if "Via" not in found:
-        raise ProtocolError("Missing Via")
-    message.headers.remember("Via", parseViaList(found["Via"])[0])
-    parseNameAddr(found["From"][0])
-    parseNameAddr(found["To"][0])
-    callId = found["Call-ID"][0]
+    single = dict(fields)
+    names = None if len(single) == len(fields) else [name for name, _ in fields]
+    if names is not None or not single.keys() >= _REQUIRED:
+        for name in _SINGLE:
+            if name not in single:
+                raise ProtocolError(f"Missing {name}")
+            _once(names, name)
+        if "Via" not in single:
+            raise ProtocolError("Missing Via")
+    vias = [single["Via"]] if names is None else [
+        value for name, value in fields if name == "Via"]
+    headers = message.headers
+    headers.remember("Via", parseViaList(vias)[0])
+    parseNameAddr(single["From"])
+    parseNameAddr(single["To"])
+    callId = single["Call-ID"]
     if not callId or len(callId.split()) != 1:
         raise ProtocolError("Malformed Call-ID")
-    message.headers.remember("CSeq", _checkCSeq(message, found["CSeq"][0]))
-    maxForwards = found.get("Max-Forwards")
+    headers.remember("CSeq", _checkCSeq(message, single["CSeq"]))
+    maxForwards = single.get("Max-Forwards")
     if maxForwards is not None:
-        if len(maxForwards) > 1:
-            raise ProtocolError("Repeated Max-Forwards")
-        if _number(maxForwards[0], "Max-Forwards") > 255:
+        _once(names, "Max-Forwards")
+        if _number(maxForwards, "Max-Forwards") > 255:
             raise ProtocolError("Max-Forwards out of range")
-    return found.get("Content-Length")
+    length = single.get("Content-Length")
+    if length is not None:
+        _once(names, "Content-Length")
+    return length
+
+
+def _once(names: list[str] | None, name: str) -> None:
+    """
+    @param names: every header name in order, or L{None} when none repeats.
+    @raise ProtocolError: when C{name} is there more than once.
+    """
+    if names is not None and names.count(name) > 1:
+        raise ProtocolError(f"Repeated {name}")
 
 
 def _number(text: str, name: str) -> int:
@@ -234,28 +251,31 @@ def _number(text: str, name: str) -> int:
 
 
 def _checkCSeq(message: Request | Response, value: str) -> tuple[int, str]:
-    """@return: C{(number, method)}, as L{Message.cseq} gives it."""
+    """
+    @return: C{(number, method)}, as L{Message.cseq} gives it.  A method
+        equal to the request's is a token already (the Request-Line was
+        checked), so only another one is checked here.
+    """
     parts = value.split()
-    if len(parts) != 2 or not isToken(parts[1]):
+    expected = message.method if isinstance(message, Request) else None
+    if len(parts) != 2 or (parts[1] != expected and not isToken(parts[1])):
         raise ProtocolError("Malformed CSeq")
     number = _number(parts[0], "CSeq")
     if number >= _MAX_CSEQ:
         raise ProtocolError("CSeq number out of range")
-    if isinstance(message, Request) and parts[1] != message.method:
+    if expected is not None and parts[1] != expected:
         raise ProtocolError("CSeq method does not match Request-Line")
     return number, parts[1]
 
 
-def _frameBody(body: bytes, lengths: list[str] | None) -> bytes:
+def _frameBody(body: bytes, length: str | None) -> bytes:
     """
     Cut the body to Content-Length (sec. 18.3): longer data is truncated,
     shorter data is an error; without the header the body is the rest.
     """
-    if not lengths:
+    if length is None:
         return body
-    if len(lengths) > 1:
-        raise ProtocolError("Repeated Content-Length")
-    length = _number(lengths[0], "Content-Length")
-    if length > len(body):
+    octets = _number(length, "Content-Length")
+    if octets > len(body):
         raise ProtocolError("Content-Length larger than message")
-    return body if length == len(body) else body[:length]
+    return body if octets == len(body) else body[:octets]

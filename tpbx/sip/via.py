@@ -168,7 +168,7 @@ def parseViaList(values: str | Iterable[str]) -> list[Via]:
         items = splitCommas(line)
         if not items or (len(items) <= line.count(",") and _hasEmpty(line)):
             raise ProtocolError("Empty Via value")
-        result.extend(parseVia(item) for item in items)
+        result.extend(map(parseVia, items))
     return result
 
 

@@ -11,6 +11,8 @@ exactly one DelayedCall armed for the layer's next deadline.
 
 from __future__ import annotations
 
+import math
+
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -21,7 +23,12 @@ from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
 from tpbx.sip.message import Request
 from tpbx.sip.reply import makeResponse, newTag
 
-__all__ = ["SIPEngine"]
+__all__ = ["SIPEngine", "TIMER_GRID", "COARSE_AFTER"]
+
+#: Far deadlines are put off to the next 1/TIMER_GRID s (L{SIPEngine._rearm}).
+TIMER_GRID = 10
+#: How far off (seconds) a deadline must be to be put off to the grid.
+COARSE_AFTER = 1.0
 
 
 @implementer(IMessageSink)
@@ -161,9 +168,20 @@ class SIPEngine:
     # The one timer
 
     def _rearm(self) -> None:
+        """
+        Arm the DelayedCall for the layer's next deadline.  A deadline a
+        second or more away (the 5 s and 32 s waits of completed
+        transactions: Timers D, I, J, K, L, M; the B, F, H time-outs) is
+        put off to the next 1/L{TIMER_GRID} s, so that the thousands
+        that expire each second under load fire together a few times a
+        second rather than one reactor timer each; retransmission timers
+        (T1 = 500 ms and its doublings below a second) stay exact.
+        """
         deadline = self.layer.nextDeadline()
         if deadline is None:
             return
+        if deadline - self._clock.seconds() >= COARSE_AFTER:
+            deadline = math.ceil(deadline * TIMER_GRID) / TIMER_GRID
         if self._timer is not None and self._timer.active():
             if self._timerAt <= deadline:
                 return

@@ -149,7 +149,7 @@ def build(profiler) -> Bench:
     net.udp = SIPDatagramProtocol(bench.engine, bench.clock, guard)
     net.udp.makeConnection(Wire(net))
     bench.engine.sender = net.udp
-    bench.calls._relay = LeanRelay()
+    bench.calls.relays.relay = LeanRelay()
     return bench
 
 

@@ -8,7 +8,9 @@ that stays its new peer's media by re-INVITE.
 
 The call flows run on a bench whose call manager has no relay (its
 direct-media mode); L{test_managerAsksNeedsRelay} checks the decision
-itself once C{CallManager.invite} consults L{needsRelay}.
+itself (C{CallManager.invite} consults L{needsRelay}), and
+L{test_forwardToRelayedExtensionAnchorsLate} the decision taken again
+when a direct call is forwarded.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import dataclasses
 
 import pytest
 
-import tpbx.pbx.calls
 from tests.pbx.callstack import DAVE, Bench, audio, connect
 from tests.pbx.sipfixtures import ALICE, BOB, CAROL
 from tpbx.errors import ProtocolError
 from tpbx.pbx.callmedia import needsRelay, wantsRelay
-from tpbx.pbx.routing import Destination, Targets
+from tpbx.pbx.routing import CONTINUE, Destination, Targets
 from tpbx.sip.invite import InviteState
 from tpbx.testing_directory import FakeDirectory
 
@@ -40,7 +41,7 @@ def _bench(registered=("A", "B")) -> Bench:
     without a relay."""
     bench = Bench(registered=registered)
     _allowDirect(bench, _DIRECT)
-    bench.calls._relay = None
+    bench.calls.relays.relay = None
     return bench
 
 
@@ -76,8 +77,6 @@ def test_needsRelay():
                       Targets((Destination("uri", "sip:x@192.0.2.1"),)))
 
 
-@pytest.mark.skipif(not hasattr(tpbx.pbx.calls, "needsRelay"),
-                    reason="CallManager.invite does not consult needsRelay yet")
 def test_managerAsksNeedsRelay():
     """A call between two direct-media extensions allocates no relay
     session; one with another extension does."""
@@ -88,6 +87,50 @@ def test_managerAsksNeedsRelay():
     _finish(bench, bench.A)
     bench.dial(bench.A, "1003")
     assert len(bench.relay.allocated) == 1
+    bench.A.hangup()
+    bench.run()
+    bench.assertIdle()
+
+
+class _ThenCarol:
+    """Dialling 1002 rings Bob for 10 s, then Carol (forwarding on no
+    answer, as a forwarding rule's plan does)."""
+
+    def route(self, context):
+        if context.dialled != "1002":
+            return CONTINUE
+        return Targets((Destination("extension", "1002"),), 10, self.onFailure)
+
+    def onFailure(self, outcome):
+        return Targets((Destination("extension", "1003"),), 10)
+
+
+@pytest.mark.parametrize("carolDirect", [False, True])
+def test_forwardToRelayedExtensionAnchorsLate(carolDirect):
+    """
+    A direct call that rings out goes on to Carol: when Carol has no
+    direct media the call is anchored from then on (a relay session, her
+    INVITE and A's 200 both carry relay addresses, A's side aimed at A);
+    when she has, the call stays direct.
+    """
+    bench = Bench(registered=("A", "B", "C"), steps=[_ThenCarol()])
+    _allowDirect(bench, _DIRECT[:3] if carolDirect else _DIRECT[:2])
+    bench.dial(bench.A, "1002")
+    assert bench.relay.allocated == []
+    bench.run(10.5)
+    [invite] = bench.C.got("INVITE")
+    bench.C.answer()
+    bench.run()
+    [ok] = bench.A.got(200)
+    if carolDirect:
+        assert bench.relay.allocated == []
+        assert audio(invite.body)[:2] == ("192.168.1.10", 40000)
+    else:
+        [session] = bench.relay.allocated
+        assert audio(invite.body)[:2] == (session.b.address, session.b.port)
+        assert audio(ok.body)[:2] == (session.a.address, session.a.port)
+        assert session.a.target == ("192.168.1.10", 40000)
+        assert session.onInactive is not None
     bench.A.hangup()
     bench.run()
     bench.assertIdle()

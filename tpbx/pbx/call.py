@@ -99,6 +99,8 @@ class Call(CallMedia):
         every destination at once; when nobody answers, its C{onFailure}
         says what comes next.
         """
+        if self.relay is None and self.forks:   # a later step of a direct call
+            self._relayFrom(targets)
         self.plan = targets
         legs = self.manager.legsFor(self, targets)
         self.ringing = legs
@@ -112,6 +114,21 @@ class Call(CallMedia):
         self.manager.ringTimer(self, targets.ringTime)
         for leg in legs:
             leg.perform(leg.session.start(leg.now()))
+
+    def _relayFrom(self, targets) -> None:
+        """
+        The call went direct, and its plan goes on to C{targets}
+        (forwarding on no answer or busy): anchor its media from now on if
+        they need the relay (an extension without direct media, a SIP
+        URI).  Nobody has answered, so the caller's answer is still to be
+        written, on the relay's side.
+        """
+        relay = self.manager.relays.forForward(self, targets)
+        if relay is not None:
+            self.relay = relay
+            self.a.side = relay.a
+            if self.aOffer is not None:
+                aim(self.a.side, self.aOffer)
 
     def ringTimeout(self) -> None:
         """Nobody answered in time: stop those phones, go on with the plan."""

@@ -62,8 +62,9 @@ def wantsRelay(callerExtension, calleeExtensions) -> bool:
 def needsRelay(directory, caller, targets) -> bool:
     """
     L{wantsRelay} for C{caller} ringing C{targets} (a
-    L{tpbx.pbx.routing.Targets}); destinations of a later step of the
-    plan (forwarding on no answer) keep the media mode of the call.
+    L{tpbx.pbx.routing.Targets}): asked when a call starts, and again
+    when a direct call's plan goes on to other targets (forwarding on no
+    answer or busy, L{tpbx.pbx.call.Call.ring}).
     """
     callees = [directory.extensionByNumber(d.target) if d.kind == "extension" else None
                for d in targets.destinations]

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
-from tpbx.media.relay import PortsExhausted
 from tpbx.pbx.call import Call
 from tpbx.pbx.callrecord import CallRecord
+from tpbx.pbx.callrelays import CallRelays
 from tpbx.pbx.callfeatures import CallFeatures
-from tpbx.pbx.callmedia import needsRelay
 from tpbx.pbx.features.ringgroup import PagingTargets
 from tpbx.pbx.leg import SDP, Leg
 from tpbx.pbx.legindex import LegIndex
@@ -84,6 +83,7 @@ class CallManager:
     @ivar calls: the live L{Call}s.
     @ivar pages: the live L{tpbx.pbx.paging.Page}s.
     @ivar index: where messages find their legs (L{LegIndex}).
+    @ivar relays: how calls use the media relay (L{CallRelays}).
     """
 
     _log = Logger()
@@ -109,7 +109,7 @@ class CallManager:
         self._location = location
         self._directory = directory
         self._dialPlan = dialPlan
-        self._relay = relay
+        self.relays = CallRelays(relay, directory)
         self._localAddress = localAddress
         self._music = music
         self._cdr = cdr
@@ -157,9 +157,8 @@ class CallManager:
             self._refuse(transaction, e.statusHint, e.reason)
             return
         relay = None
-        if self._relay is not None and (isinstance(decision, PagingTargets)
-                                        or needsRelay(self._directory, caller, decision)):
-            relay = self.allocateRelay(request.callId)
+        if self.relays.wanted(caller, decision):
+            relay = self.relays.allocate(request.callId)
             if relay is None:
                 self._refuse(transaction, 503, "No media ports free")
                 return
@@ -192,17 +191,8 @@ class CallManager:
             call = Call(self, a, relay, self.settings.codecs, record, offer)
             self.calls.add(call)
         if relay is not None:
-            relay.onInactive = lambda session: call.hangupAll("pbx")
+            self.relays.watch(relay, call)
         return call
-
-    def allocateRelay(self, callId: str):
-        """@return: a relay session for C{callId}, or L{None} when no
-        ports are free."""
-        try:
-            return self._relay.allocate(callId)
-        except PortsExhausted:
-            self._log.warn("no media ports free for {callId}", callId=callId)
-            return None
 
     def legsFor(self, call, targets) -> list:
         """
@@ -479,8 +469,7 @@ class CallManager:
                 leg.call = None
         for relay in relays:
             if relay is not None:
-                relay.onInactive = None   # set by _newCall; it refers to the call
-                self._relay.release(relay)
+                self.relays.release(relay)
         if record is None:
             return
         if self._cdr is not None:

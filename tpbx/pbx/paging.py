@@ -133,7 +133,7 @@ class Page:
         @return: the body; C{b""} when no relay ports are free (the leg is
             then not rung).
         """
-        session = self.manager.allocateRelay(leg.callId)
+        session = self.manager.relays.allocate(leg.callId)
         if session is None:
             return b""
         self.sessions[leg] = session

@@ -18,6 +18,7 @@ call at all but a pickup or a replaced party (L{tpbx.pbx.replaces}).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ from tpbx.pbx.routing import Reject, RouteContext, dialledNumber
 from tpbx.pbx.scheduler import Scheduler
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.dialog import newRequest
+from tpbx.sip.grammar import formatHost
 from tpbx.sip.invite import InviteSession
 from tpbx.sip.peer import Peer
 from tpbx.sip.offeranswer import CodecPolicy, LocalSession, anchorOffer
@@ -72,6 +74,20 @@ def _uriPeer(uri: str) -> Peer | None:
     if transport not in ("udp", "tcp", "tls"):
         return None
     return Peer(transport, parsed.host, parsed.port or (5061 if transport == "tls" else 5060))
+
+
+# One string per listener, shared by every leg (a held call keeps its
+# legs' Via and Contact values: thousands of copies otherwise).
+@functools.lru_cache(maxsize=16)
+def _ourVia(transport: str, host: str, port: int) -> str:
+    """Our Via value (no branch) for C{transport} at C{host:port}."""
+    return f"SIP/2.0/{transport.upper()} {formatHost(host, port)};rport"
+
+
+@functools.lru_cache(maxsize=16)
+def _ourContact(transport: str, host: str, port: int) -> str:
+    """Our Contact URI for C{transport} at C{host:port}."""
+    return f"sip:pbx@{formatHost(host, port)};transport={transport}"
 
 
 def _tag(value: str | None) -> str | None:
@@ -329,14 +345,10 @@ class CallManager:
         return leg
 
     def _via(self, transport: str) -> str:
-        host, port = self._localAddress(transport)
-        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return f"SIP/2.0/{transport.upper()} {hostport};rport"
+        return _ourVia(transport, *self._localAddress(transport))
 
     def _contact(self, transport: str) -> str:
-        host, port = self._localAddress(transport)
-        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return f"sip:pbx@{hostport};transport={transport}"
+        return _ourContact(transport, *self._localAddress(transport))
 
     def refuse(self, transaction, status: int, reason: str | None = None) -> None:
         """Answer a request that starts no call."""

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+from tpbx.sip.grammar import formatHost
 from tpbx.sip.headers import Headers
 from tpbx.sip.message import Request
 from tpbx.sip.reply import newBranch, newCallId, newTag
 
 __all__ = ["KeepAlivePinger", "buildOptions"]
-
-
-def _hostport(host: str, port: int) -> str:
-    """@return: C{host:port}, an IPv6 address bracketed (sec. 25.1)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def buildOptions(target: str, via: tuple[str, str, int], fromUri: str,
@@ -30,7 +26,7 @@ def buildOptions(target: str, via: tuple[str, str, int], fromUri: str,
     """
     transport, host, port = via
     headers = Headers([
-        ("Via", f"SIP/2.0/{transport.upper()} {_hostport(host, port)};branch={newBranch()};rport"),
+        ("Via", f"SIP/2.0/{transport.upper()} {formatHost(host, port)};branch={newBranch()};rport"),
         ("Max-Forwards", "70"),
         ("From", f"<{fromUri}>;tag={newTag()}"),
         ("To", f"<{target}>"),
@@ -66,6 +62,6 @@ class KeepAlivePinger:
             peer = binding.peer
             host, port = self._localAddress(peer.transport)
             request = buildOptions(binding.contact, (peer.transport, host, port),
-                                   f"sip:{_hostport(host, port)}", self._userAgent)
+                                   f"sip:{formatHost(host, port)}", self._userAgent)
             self._engine.sendRequest(request, peer)
             self.sent += 1

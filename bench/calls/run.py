@@ -45,7 +45,9 @@ __all__ = ["StepResult", "MemoryResult", "main"]
 
 #: Option -> (--quick default, full-run default).
 DEFAULTS = {
-    "rates": ("50,100", "50,100,150,200,250,300,400,500,600,800,1000,1200"),
+    # 50/s apart up to 800: both servers' limits fall in this range, and a
+    # coarser step would round one of them down more than the other.
+    "rates": ("50,100", "50,100,150,200,250,300,350,400,450,500,550,600,700,800,1000,1200"),
     "duration": (3, 15),
     "held": (200, 2000),
     "held_rate": (100, 100),

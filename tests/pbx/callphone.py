@@ -20,8 +20,8 @@ from tpbx.sip.invite import (Event, InviteSession, InviteState, SendAck,
 from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
                             TransactionLayer, TransactionTerminated)
 from tpbx.sip.message import Request, Response
-from tpbx.sip.offeranswer import (CodecPolicy, LocalSession, NotAcceptable, answerOffer,
-                                  makeOffer)
+from tpbx.sip.localsession import LocalSession
+from tpbx.sip.offeranswer import CodecPolicy, NotAcceptable, answerOffer, makeOffer
 from tpbx.sip.peer import Peer
 from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.sdp import parseSDP

@@ -7,8 +7,9 @@ relay, codec policy, the PBX as an endpoint, hold, and o= versions.
 import pytest
 
 from tpbx.errors import ProtocolError
+from tpbx.sip.localsession import LocalSession
 from tpbx.sip.offeranswer import (
-    CodecPolicy, LocalSession, NotAcceptable, anchorAnswer, anchorOffer,
+    CodecPolicy, NotAcceptable, anchorAnswer, anchorOffer,
     answerDirection, answerOffer, holdOffer, makeOffer, mediaTargets,
     negotiatedCodec, resumeOffer,
 )

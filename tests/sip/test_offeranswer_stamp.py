@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.sip.test_offeranswer_stamp -*-
 """
-Tests for L{tpbx.sip.offeranswer.LocalSession}: stamping a body without a
+Tests for L{tpbx.sip.localsession.LocalSession}: stamping a body without a
 copy, and the telephone-event type of the last description sent, kept
 without the description.
 """
@@ -8,9 +8,8 @@ without the description.
 import pytest
 
 from tpbx.pbx.anchor import eventType, firstAudio
-from tpbx.sip.offeranswer import (
-    CodecPolicy, LocalSession, answerOffer, holdOffer, makeOffer,
-)
+from tpbx.sip.localsession import LocalSession
+from tpbx.sip.offeranswer import CodecPolicy, answerOffer, holdOffer, makeOffer
 from tpbx.sip.sdp import parseSDP
 from tests.sip.test_sdp import BARESIP, POLYCOM, SIPP_UAC
 

@@ -41,7 +41,8 @@ from tpbx.sip.dialog import newRequest
 from tpbx.sip.grammar import formatHost
 from tpbx.sip.invite import InviteSession
 from tpbx.sip.peer import Peer
-from tpbx.sip.offeranswer import CodecPolicy, LocalSession, anchorOffer
+from tpbx.sip.localsession import LocalSession
+from tpbx.sip.offeranswer import CodecPolicy, anchorOffer
 from tpbx.sip.sdp import parseSDP
 from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.sessiontimer import SessionTimerPolicy

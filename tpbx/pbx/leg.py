@@ -15,7 +15,8 @@ from twisted.logger import Logger
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.invite import Event, InviteSession, SendAck, SendRequest, SendResponse
-from tpbx.sip.offeranswer import LocalSession, answerDirection
+from tpbx.sip.localsession import LocalSession
+from tpbx.sip.offeranswer import answerDirection
 from tpbx.sip.peer import Peer
 from tpbx.sip.sdp import SessionDescription
 

@@ -20,7 +20,8 @@ groups (the relay keeps RTP and RTCP apart).  Rejected streams keep port 0
 and their formats (RFC 3264 sec. 6, 8.2).
 
 The functions here are pure: they return new descriptions and leave their
-inputs alone.  L{LocalSession} keeps one leg's C{o=} line (RFC 3264 sec. 8).
+inputs alone; L{tpbx.sip.localsession.LocalSession} keeps one leg's C{o=}
+line (RFC 3264 sec. 8).
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ from typing import Iterable, Sequence
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.codecs import STATIC_PAYLOAD_TYPES, TELEPHONE_EVENT, Codec
-from tpbx.sip.reply import randomBytes
 from tpbx.sip.sdp import (
     DIRECTIONS, Connection, MediaDescription, Origin, SessionDescription,
-    addressType, joinLines, parseSDP,
+    addressType,
 )
 
-__all__ = ["NotAcceptable", "CodecPolicy", "LocalSession", "anchorOffer",
+__all__ = ["NotAcceptable", "CodecPolicy", "anchorOffer",
            "anchorAnswer", "answerOffer", "answerDirection", "makeOffer",
            "holdOffer", "resumeOffer", "mediaTargets", "negotiatedCodec",
            "RELAYED_PROTOCOLS", "DROPPED_ATTRIBUTES"]
@@ -217,7 +217,7 @@ def anchorOffer(offer: SessionDescription, policy: CodecPolicy,
         for direct media (addresses and ports kept, codecs still trimmed).
     @param ports: the relay port for each C{m=} line; L{None} rejects it.
     @return: the offer, with the received offer's C{o=} line (stamp it with
-        the other leg's L{LocalSession}).  Every C{m=} line stays, in
+        the other leg's L{tpbx.sip.localsession.LocalSession}).  Every C{m=} line stays, in
         order; audio keeps only allowed codecs with the offer's payload
         numbers; other streams, and audio without an allowed codec, get
         port 0 (RFC 3264 sec. 6, 8.2).
@@ -365,7 +365,7 @@ def makeOffer(policy: CodecPolicy, address: str, port: int,
     @param direction: the offered direction.
     @param dtmfPayloadType: the telephone-event payload type (RFC 4733),
         or L{None} for none; ignored when the policy has no DTMF.
-    @return: a one-stream audio offer (stamp it with a L{LocalSession}).
+    @return: a one-stream audio offer (stamp it with a L{tpbx.sip.localsession.LocalSession}).
     @raise ValueError: when no codec of the policy has a static type.
     """
     static = {}
@@ -446,88 +446,3 @@ def negotiatedCodec(offer: SessionDescription,
             if codec.name not in _NOT_VOICE and codec.name in offered:
                 return codec
     return None
-
-
-class LocalSession:
-    """
-    One leg's C{o=} line: a constant session id, and a version raised by
-    one for every changed description sent on the leg, kept for an
-    unchanged one (RFC 3264 sec. 8, RFC 8866 sec. 5.2).
-
-    A held call keeps one of these per leg: it holds the last body sent and
-    an int, not the description.
-
-    @ivar sessionId: the C{sess-id}.
-    @ivar version: the version of the last description stamped.
-    @ivar lastBody: the last description stamped, as sent, or L{None}.
-    """
-
-    __slots__ = ("address", "username", "sessionId", "version", "lastBody",
-                 "_eventType")
-
-    def __init__(self, address: str, username: str = "tpbx",
-                 sessionId: str | None = None):
-        """
-        @param address: the PBX address written in C{o=}.
-        @param username: the C{o=} username.
-        @param sessionId: the session id; random when L{None}.
-        """
-        self.address = address
-        self.username = username
-        # Unique, not secret (RFC 8866 sec. 5.2): from the identifiers' pool.
-        self.sessionId = sessionId or str((int.from_bytes(randomBytes(4), "big") >> 1) + 1)
-        self.version = 1
-        self.lastBody: bytes | None = None
-        self._eventType: int | None = None
-
-    def _origin(self) -> Origin:
-        return Origin(self.username, self.sessionId, self.version, "IN",
-                      addressType(self.address), self.address)
-
-    def stampBody(self, sdp: SessionDescription) -> bytes:
-        """
-        Stamp C{sdp} without copying it: what L{stamp} does, for a caller
-        that only sends the body.
-
-        @param sdp: a description about to be sent on this leg (left
-            alone).
-        @return: its body with this leg's C{o=} line (L{lastBody}).
-        """
-        lines: list[str] = []
-        sdp.writeLines(lines)
-        # The body is compared with the last one under the current version:
-        # the same body keeps it, another one is rewritten with version + 1.
-        lines[1] = f"o={self._origin()}"
-        body = joinLines(lines)
-        if self.lastBody is not None and body != self.lastBody:
-            self.version += 1
-            lines[1] = f"o={self._origin()}"
-            body = joinLines(lines)
-        self.lastBody = body
-        self._eventType = sdp.eventType()
-        return body
-
-    def stamp(self, sdp: SessionDescription) -> SessionDescription:
-        """
-        @param sdp: a description about to be sent on this leg.
-        @return: a copy with this leg's C{o=} line (see L{stampBody}).
-        """
-        self.stampBody(sdp)
-        result = sdp.copy()
-        result.origin = self._origin()
-        return result
-
-    @property
-    def last(self) -> SessionDescription | None:
-        """The last description stamped (a fresh copy), or L{None}."""
-        return None if self.lastBody is None else parseSDP(self.lastBody)
-
-    @property
-    def lastEventType(self) -> int | None:
-        """
-        The payload type of telephone-event at 8000 Hz (RFC 4733 sec.
-        7.1.1) in the first live audio stream of the last description
-        stamped (L{SessionDescription.eventType}), or L{None}; what
-        C{last.eventType()} gives, without parsing L{lastBody}.
-        """
-        return self._eventType

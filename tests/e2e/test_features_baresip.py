@@ -113,6 +113,13 @@ def established(phone, timeout=15.0):
     return phone.ctl.wait_event("CALL_ESTABLISHED", timeout, fail_on="CALL_CLOSED")
 
 
+def accept(callee, caller):
+    """C{callee} answers its ringing call; wait until both ends are up."""
+    callee.ctl.command("accept")
+    established(callee, 5)
+    established(caller, 5)
+
+
 def talkAndHangup(caller, other):
     """Let both talk for L{TALK} s, then C{caller} hangs up; both close."""
     time.sleep(TALK)
@@ -251,9 +258,7 @@ def test_ringGroupHunt(idle):
         assert not [e for e in early if e.get("type") == "CALL_INCOMING"], early
         b.ctl.wait_event("CALL_CLOSED", 10)
         c.ctl.wait_event("CALL_INCOMING", 5)
-        c.ctl.command("accept")
-        established(c, 5)
-        established(a, 5)
+        accept(c, a)
         talkAndHangup(a, c)
     assertHears(a, beforeA, c)
 
@@ -271,9 +276,7 @@ def test_ringGroupRingAll(idle):
         a.dial(group)
         b.ctl.wait_event("CALL_INCOMING", 10)
         c.ctl.wait_event("CALL_INCOMING", 5)
-        c.ctl.command("accept")
-        established(c, 5)
-        established(a, 5)
+        accept(c, a)
         b.ctl.wait_event("CALL_CLOSED", 5)
         assert not b.inCall()
         talkAndHangup(a, c)

@@ -16,7 +16,7 @@ import sys
 import pytest
 from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import globalLogPublisher
+from twisted.logger import capturedLogs
 from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
@@ -143,12 +143,8 @@ def test_otherReceiveErrorEndsWakeupWithoutRaising():
     """An unexpected receive error is logged and ends this wake-up; it does
     not reach the reactor."""
     recorder = Recorder(MemoryReactorClock(), QueueSocket([OSError(errno.EBADF, "bad"), b"x"]))
-    logged = []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    with capturedLogs() as logged:
         recorder.doRead()
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     assert recorder.got == [] and logged
     recorder.doRead()
     assert [data for data, _ in recorder.got] == [b"x"]
@@ -165,12 +161,8 @@ def test_failingHandlerDoesNotStopReading():
             raise ZeroDivisionError()
 
     failing = Failing(MemoryReactorClock(), QueueSocket([b"1", b"2"]))
-    logged = []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    with capturedLogs() as logged:
         failing.doRead()
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     assert [data for data, _ in failing.got] == [b"1", b"2"]
     assert len([e for e in logged if e.get("log_failure")]) == 2
 
@@ -226,13 +218,10 @@ def test_cappedReceiveBufferLoggedOnce():
     debug, and the granted size kept; an uncapped opener notes nothing.
     Either reads the grant back once (C{checked}), not per socket."""
     asked = max(_rmemMax() * 4, RECEIVE_BUFFER)
-    opener, logged = UDPSocketOpener(asked), []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    opener = UDPSocketOpener(asked)
+    with capturedLogs() as logged:
         for _ in range(3):
             opener("127.0.0.1", 0).close()
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     capped = [e for e in logged if e.get("asked") == asked]
     assert len(capped) == 1 and capped[0]["log_level"].name == "debug"
     assert opener.capped == capped[0]["granted"] < asked

@@ -280,6 +280,14 @@ class Bench:
         self.net.flush()
         assert self.failures == [], self.failures[0].getTraceback()
 
+    def hangUpAll(self) -> None:
+        """Every phone hangs up each of its confirmed calls, one by one."""
+        for phone in self.phones.values():
+            for session in list(phone.sessions.values()):
+                if session.state is InviteState.CONFIRMED:
+                    phone.do(session, session.hangup(phone.now()))
+                    self.run()
+
     def assertIdle(self) -> None:
         """
         Once every transaction timer has run out: no call, leg,

@@ -69,14 +69,6 @@ def _assertIdle(bench) -> None:
     bench.assertIdle()
 
 
-def _hangUpAll(bench) -> None:
-    for phone in bench.phones.values():
-        for session in list(phone.sessions.values()):
-            if session.state is InviteState.CONFIRMED:
-                _hangup(phone, session)
-                bench.run()
-
-
 def test_parseReplaces():
     """Call-ID and both tags, unescaped; early-only ignored; a missing
     part is 400."""
@@ -151,7 +143,7 @@ def test_unknownReplaces():
     assert len(bench.B.got(202)) == 2 and bench.B.got(400)
     assert first.state is second.state is InviteState.CONFIRMED
     assert len(bench.C.got("INVITE")) == 1
-    _hangUpAll(bench)
+    bench.hangUpAll()
     _assertIdle(bench)
 
 
@@ -167,7 +159,7 @@ def test_targetRefusesReinvite():
     assert _notifies(bench.B, first)[-1] == "SIP/2.0 488 Not Acceptable Here"
     assert first.state is second.state is InviteState.CONFIRMED
     assert bench.C.session().state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     _assertIdle(bench)
 
 
@@ -185,7 +177,7 @@ def test_transfereeHangsUpMeanwhile():
     assert _notifies(bench.B, first)[-1] == "SIP/2.0 487 Request Terminated"
     assert audio(bench.C.got("INVITE")[-1].body)[:2] == ("192.168.1.1", relay2.b.port)
     assert second.state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     _assertIdle(bench)
 
 

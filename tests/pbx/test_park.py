@@ -41,14 +41,6 @@ def _parkByRefer(bench, parker, code: str = "*5") -> None:
     bench.run()
 
 
-def _hangUpAll(bench) -> None:
-    for phone in bench.phones.values():
-        for session in list(phone.sessions.values()):
-            if session.state is InviteState.CONFIRMED:
-                phone.do(session, session.hangup(phone.now()))
-                bench.run()
-
-
 def test_parseSlots():
     """Slots are numbers and ranges, comma-separated; nonsense is refused."""
     assert parseSlots("701-703") == ["701", "702", "703"]
@@ -145,7 +137,7 @@ def test_slotsFullTakenOrUnknown():
     assert bench.C.session().state is InviteState.CONFIRMED
     bench.dial(bench.B, "*5")
     assert bench.B.got(480)[-1].reason == "No call to park"
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 

@@ -30,14 +30,6 @@ def _ringing(bench) -> None:
     bench.run()
 
 
-def _hangUpAll(bench) -> None:
-    for phone in bench.phones.values():
-        for session in list(phone.sessions.values()):
-            if session.state is InviteState.CONFIRMED:
-                phone.do(session, session.hangup(phone.now()))
-                bench.run()
-
-
 def _finalStatus(phone) -> int:
     return [m.status for m in phone.received if getattr(m, "status", 0) >= 200][-1]
 
@@ -135,7 +127,7 @@ def test_replaceWithoutSharedCodec():
                headers=[_replaces(bench.B.session().dialog)])
     assert _finalStatus(bench.C) == 488
     assert bench.B.session().state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 
@@ -155,7 +147,7 @@ def test_earlyOnlyConfirmed():
     bench.dial(bench.C, "1002", headers=[_replaces(bench.B.session().dialog, ";early-only")])
     assert _finalStatus(bench.C) == 486
     assert bench.B.session().state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 
@@ -168,7 +160,7 @@ def test_earlyDialogNotOurs():
     assert _finalStatus(bench.C) == 481
     bench.B.answer()
     bench.run()
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 
@@ -194,5 +186,5 @@ def test_terminatedDialog():
     assert bench.B2.incoming.state is InviteState.DISCONNECTED
     bench.dial(bench.C, "1002", headers=[_replaces(bench.B2.incoming.dialog)])
     assert _finalStatus(bench.C) == 603
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()

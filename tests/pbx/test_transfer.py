@@ -37,13 +37,6 @@ def _transfer(bench, transferor, number: str = "1003", hold=True) -> None:
     bench.run()
 
 
-def _hangUpAll(bench) -> None:
-    for phone in bench.phones.values():
-        if phone.session() is not None and phone.session().state is InviteState.CONFIRMED:
-            phone.hangup()
-            bench.run()
-
-
 def test_blindTransferFromCallee():
     """
     B (the callee) transfers A to C: B gets 202, a NOTIFY "100 Trying"
@@ -168,7 +161,7 @@ def test_transferToUnknownNumber():
     assert _notifies(bench.B) == [("SIP/2.0 100 Trying", "active;expires=60"),
                                   ("SIP/2.0 404 Not Found", "terminated;reason=noresource")]
     assert bench.A.session().state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 
@@ -183,7 +176,7 @@ def test_transferNotAnswered():
     assert bench.C.got("CANCEL")
     assert _notifies(bench.B)[-1][0] == "SIP/2.0 480 Temporarily Unavailable"
     assert bench.B.session().state is InviteState.CONFIRMED
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 
@@ -197,7 +190,7 @@ def test_referWithoutTarget():
     bench.run()
     assert len(bench.B.got(400)) == 3
     assert bench.C.got("INVITE") == []
-    _hangUpAll(bench)
+    bench.hangUpAll()
     bench.assertIdle()
 
 

@@ -3,12 +3,11 @@
 Tests for L{tpbx.sip.address}.
 """
 
-import re
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sip.fastpath import fastAndGeneral
 from tpbx.errors import ProtocolError
 from tpbx.sip import address
 from tpbx.sip.address import NameAddr, parseContacts, parseNameAddr
@@ -105,18 +104,7 @@ def test_contactStar():
 
 def _both(value: str):
     """@return: what the one-step path and the general parser make of C{value}."""
-    def parse():
-        try:
-            return address.parseNameAddr.__wrapped__(value)
-        except ProtocolError as e:
-            return ("error", e.reason)
-    fast = parse()
-    plain = address._PLAIN
-    address._PLAIN = re.compile(r"(?!)")
-    try:
-        return fast, parse()
-    finally:
-        address._PLAIN = plain
+    return fastAndGeneral(address.parseNameAddr.__wrapped__, address, "_PLAIN", value)
 
 
 @pytest.mark.parametrize("value", [

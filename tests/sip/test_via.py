@@ -3,12 +3,11 @@
 Tests for L{tpbx.sip.via}.
 """
 
-import re
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sip.fastpath import fastAndGeneral
 from tpbx.errors import ProtocolError
 from tpbx.sip import via as via_module
 from tpbx.sip.headers import Headers
@@ -131,16 +130,9 @@ def test_stampRport():
     assert stampReceived(forged, "10.0.0.1", 9).params == {}
 
 
-def _generalParse(value: str):
-    """L{parseVia} without its one-step path for plain values."""
-    plain = via_module._PLAIN_VIA
-    via_module._PLAIN_VIA = re.compile(r"(?!)")
-    try:
-        return via_module.parseVia.__wrapped__(value)
-    except ProtocolError as e:
-        return ("error", e.reason)
-    finally:
-        via_module._PLAIN_VIA = plain
+def _both(value: str):
+    """@return: what the one-step path and the general parser make of C{value}."""
+    return fastAndGeneral(via_module.parseVia.__wrapped__, via_module, "_PLAIN_VIA", value)
 
 
 @pytest.mark.parametrize("value", [
@@ -158,21 +150,15 @@ def test_plainPathAgrees(value):
     The one-step path for plain via-parms gives exactly what the general
     parser gives (or leaves the value to it, errors included).
     """
-    try:
-        fast = via_module.parseVia.__wrapped__(value)
-    except ProtocolError as e:
-        fast = ("error", e.reason)
-    assert fast == _generalParse(value)
+    fast, general = _both(value)
+    assert fast == general
 
 
 @given(st.text(alphabet="SIP/2.0UDPTCudp ;=:.,\"<>[]abhz9G4K-1", max_size=40))
 def test_plainPathAgreesOnAnything(value):
     """Whatever the text, both paths agree (hypothesis)."""
-    try:
-        fast = via_module.parseVia.__wrapped__(value)
-    except ProtocolError as e:
-        fast = ("error", e.reason)
-    assert fast == _generalParse(value)
+    fast, general = _both(value)
+    assert fast == general
 
 
 def test_topViaParsedOncePerMessage():

@@ -5,7 +5,7 @@ takes or no route expected (wrong method, unknown path, a crash).
 """
 
 import pytest
-from twisted.logger import globalLogPublisher
+from twisted.logger import capturedLogs
 
 from tests.web.conftest import Client
 from tpbx.web.api import ApiApp
@@ -82,12 +82,8 @@ def test_crashIsGeneric500(client, store):
     def explode():
         raise RuntimeError("secret internals")
     store.listExtensions = explode
-    logged = []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    with capturedLogs() as logged:
         reply = client.get("/api/v1/extensions")
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     assert reply.status == 500
     assert reply.error() == {"code": "internal", "field": None,
                              "message": "internal error; see the server log"}

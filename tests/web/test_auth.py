@@ -8,7 +8,7 @@ import base64
 
 import pytest
 from twisted.internet.task import Clock
-from twisted.logger import globalLogPublisher
+from twisted.logger import capturedLogs
 from twisted.web.test.requesthelper import DummyRequest
 
 from tests.web.conftest import ADMIN, Client, basicHeader
@@ -196,12 +196,8 @@ def test_checkerCrashIs500(store, status, clock):
         raise RuntimeError("db gone")
     api = ApiApp(store, status, broken, clock)
     client = Client(makeSite(api.resource(), clock).resource)
-    logged = []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    with capturedLogs() as logged:
         reply = client.get("/api/v1/")
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     assert reply.status == 500
     assert reply.error()["code"] == "internal"
     assert b"db gone" not in reply.body

@@ -9,6 +9,7 @@ import pytest
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.invite import InviteState, SendAck, SendRequest, cancelFor
+from tpbx.sip.message import Request
 from tpbx.sip.sessiontimer import SessionTimerPolicy
 from tpbx.sip.timers import TimerConfig
 
@@ -154,9 +155,9 @@ def test_confirmedSessionKeepsLittle():
     Once confirmed, a session keeps of its INVITE only what it reads
     again -- Call-ID and CSeq, and at the caller what a late fork's
     dialog and ACK need (From, Contact, credentials) -- and the caller
-    keeps its ACK only while
-    the 2xx may be re-sent (64*T1, sec. 13.3.1.4): a held call holds no
-    more than that.
+    keeps what re-makes its ACK (not the ACK) only while the 2xx may be
+    re-sent (64*T1, sec. 13.3.1.4): a held call holds no more than that.
+    The re-made ACK is the first one, branch and all.
     """
     pair = connected()
     a, b = pair.a.session, pair.b.session
@@ -164,8 +165,13 @@ def test_confirmedSessionKeepsLittle():
     assert {name for name, _ in a.invite.headers} == {"Call-ID", "From", "CSeq", "Contact"}
     assert a.invite.body == OFFER and a.invite.cseq == (1, "INVITE")
     ok = [m for m in pair.a.received if getattr(m, "status", 0) == 200][0]
+    [first] = [m for m in pair.b.received if getattr(m, "method", "") == "ACK"]
+    assert not any(isinstance(v, Request) for v in a._lastAck)
     [again] = a.receiveResponse(ok, pair.now)
     assert isinstance(again, SendAck) and again.ack.cseq == (1, "ACK")
+    sentHeaders = [h for h in first.headers if h[0] != "Content-Length"]  # added on the wire
+    assert (again.ack.uri, list(again.ack.headers), again.ack.body) == (
+        first.uri, sentHeaders, first.body)
     pair.run(pair.now + 64 * T.t1)
     assert a.receiveResponse(ok, pair.now) == [] and pair.idle()
 

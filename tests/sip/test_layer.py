@@ -6,6 +6,7 @@ values, and a client layer joined to a server layer over a lossy network.
 Every scenario ends with both layers empty: no transaction, no deadline.
 """
 
+import gc
 import heapq
 import random
 
@@ -380,6 +381,22 @@ def test_staleDeadlinesCompacted():
         layer.sendRequest(invite, TCP, 0.0)
         layer.receiveResponse(respond(invite, 200), TCP, 0.1)
     assert len(layer._heap) <= 2048
+    assert layer.handleTimers(100.0) == []
+    assertEmpty(layer)
+
+
+def test_endedTransactionFreedAtOnce():
+    """
+    A transaction that ended (here by its 2xx) is freed at once, with its
+    request: the cancelled Timer B left in the heap for 32 s does not keep
+    it, or a busy server would hold every INVITE of the last 32 s.
+    """
+    layer = TransactionLayer()
+    invite = makeRequest("INVITE")
+    layer.sendRequest(invite, UDP, 0.0)
+    layer.receiveResponse(respond(invite, 200), UDP, 0.1)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, ClientInvite)]
     assert layer.handleTimers(100.0) == []
     assertEmpty(layer)
 

@@ -48,7 +48,7 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.dialog import Dialog
 from tpbx.sip.headers import Headers, splitCommas
 from tpbx.sip.inviteactions import (
-    EARLY_STATES, EMPTY, LIVE_STATES, Event, HeaderLines, InviteState, Role,
+    EARLY_STATES, EMPTY, LIVE_STATES, Event, HeaderLines, InviteState, LastAck, Role,
     SendAck, SendRequest, SendResponse, filed,
 )
 from tpbx.sip.inviteclient import InviteClientMixin
@@ -134,7 +134,7 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         self._pendingIn: Mapping[Request, object] = EMPTY
         self._retransmits: Mapping = EMPTY  # CSeq -> inviteserver._Retransmit
         self._timerTerms: Mapping[Request, Negotiated] = EMPTY
-        self._lastAck: tuple[int, Request, float] | None = None  # CSeq, ACK, until
+        self._lastAck: LastAck | None = None
         self._awaitingAck: Response | None = None
         self._glared: Request | None = None
         self._retryAt: float | None = None
@@ -344,7 +344,7 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         timer's refresh or expiry (RFC 4028 sec. 10: BYE); the last ACK
         is forgotten once its 2xx can no longer be re-sent."""
         actions = self.due(now)
-        if self._lastAck is not None and now >= self._lastAck[2]:
+        if self._lastAck is not None and now >= self._lastAck.until:
             self._lastAck = None
         if self._retryAt is not None and now >= self._retryAt:
             actions.append(Event("retry", self._glared))
@@ -364,7 +364,7 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
         if self._retryAt is not None:
             times.append(self._retryAt)
         if self._lastAck is not None:
-            times.append(self._lastAck[2])
+            times.append(self._lastAck.until)
         if self.sessionTimer is not None:
             times.append(self.sessionTimer.nextDeadline())
         return min(times, default=None)

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 from tpbx.sip.headers import Headers
 from tpbx.sip.message import Message, Request, Response
 
 __all__ = ["InviteState", "Role", "SendRequest", "SendResponse", "SendAck",
-           "Event", "EARLY_STATES", "LIVE_STATES", "HeaderLines", "confirmedInvite",
+           "LastAck", "Event", "EARLY_STATES", "LIVE_STATES", "HeaderLines", "confirmedInvite",
            "EMPTY", "filed", "unfiled"]
 
 HeaderLines = Iterable[tuple[str, str]]
@@ -78,6 +78,19 @@ class SendAck:
     """Send the ACK for a 2xx outside any transaction (sec. 13.2.2.4)."""
 
     ack: Request
+
+
+class LastAck(NamedTuple):
+    """
+    What re-makes the ACK for the latest 2xx to one of our INVITEs, kept
+    while that 2xx may still be retransmitted (sec. 13.2.2.4).
+    """
+
+    number: int                 # the INVITE's CSeq number
+    via: str                    # the first ACK's top Via (its branch)
+    body: bytes                 # an answer sent in the ACK, or empty
+    contentType: str | None
+    until: float                # when the 2xx's retransmissions stop
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.dialog import Dialog, withBranch
 from tpbx.sip.inviteactions import (
-    EARLY_STATES, EMPTY, Event, InviteState, Role, SendAck, SendRequest,
+    EARLY_STATES, EMPTY, Event, InviteState, LastAck, Role, SendAck, SendRequest,
     confirmedInvite, filed, unfiled,
 )
 from tpbx.sip.message import Message, Request, Response
@@ -62,32 +62,40 @@ class InviteClientMixin:
         return self._ack(response, response.cseq[0], body, contentType)
 
     def _ack(self, response: Response, number: int, body: bytes,
-             contentType: str | None) -> Request:
-        """L{ackFor}, with the 2xx's CSeq number already read."""
+             contentType: str | None, via: str | None = None) -> Request:
+        """L{ackFor}, with the 2xx's CSeq number already read.
+
+        @param via: the top Via to send (a retransmitted ACK repeats the
+            first one's branch); by default the session's, branch fresh.
+        """
         dialog = self.dialog
         if dialog is None or dialog.remoteTag != _toTag(response):
             dialog = Dialog.fromUACResponse(self.invite, response)
         return dialog.createAck(number, body, contentType,
-                                via=self.via, invite=self.invite)
+                                via=via or self.via, invite=self.invite)
 
     def _sendAck(self, response: Response, body: bytes,
                  contentType: str | None, now: float) -> SendAck:
         number = response.cseq[0]
         ack = self._ack(response, number, body, contentType)
-        # Kept for the retransmissions of the latest 2xx only, which stop
-        # after 64*T1 (sec. 13.3.1.4): see handleTimers.
-        self._lastAck = (number, ack, now + 64 * self.timers.t1)
+        # What re-makes it, for the retransmissions of the latest 2xx only,
+        # which stop after 64*T1 (sec. 13.3.1.4: see handleTimers).  Not
+        # the message itself: thousands of calls are set up in 64*T1.
+        self._lastAck = LastAck(number, ack.headers.get("Via"), body, contentType,
+                                now + 64 * self.timers.t1)
         self._awaitingAck = None
         if self._isInitial(number, "INVITE") and self.state is _S.CONNECTING:
             self.state = _S.CONFIRMED
             self.invite = confirmedInvite(self.invite, self.role)
         return SendAck(ack)
 
-    def _ackAgain(self, number: int) -> list:
-        """The ACK once more, for a retransmission of the 2xx to our
-        INVITE C{number} (sec. 13.2.2.4)."""
+    def _ackAgain(self, response: Response, number: int) -> list:
+        """The ACK once more, for C{response}: a retransmission of the
+        2xx to our INVITE C{number} (sec. 13.2.2.4)."""
         last = self._lastAck
-        return [SendAck(last[1])] if last is not None and last[0] == number else []
+        if last is None or last.number != number:
+            return []
+        return [SendAck(self._ack(response, number, last.body, last.contentType, last.via))]
 
     def _isInitial(self, number: int, method: str) -> bool:
         """Whether a response or ACK of our CSeq space is for our initial
@@ -109,7 +117,7 @@ class InviteClientMixin:
         if pending is not None and (number, method) == pending.cseq:
             return self._refreshResponse(pending, response, now)
         if method == "INVITE":
-            return self._ackAgain(number) if 200 <= response.status < 300 else []
+            return self._ackAgain(response, number) if 200 <= response.status < 300 else []
         if method in ("BYE", "CANCEL", "ACK") or response.status < 200:
             return []
         if response.status in (408, 481):
@@ -148,7 +156,7 @@ class InviteClientMixin:
         tag = _toTag(response)
         if self._answeredTag is not None or self.state is _S.DISCONNECTED:
             if tag == self._answeredTag:
-                return self._ackAgain(self._inviteSeq)
+                return self._ackAgain(response, self._inviteSeq)
             return self._forked(response, tag)
         dialog, self.earlyDialogs = unfiled(self.earlyDialogs, tag)
         if dialog is None:

@@ -3,11 +3,16 @@
 Tests for L{tpbx.sip.uri} and the shared pieces of L{tpbx.sip.grammar}.
 """
 
+import gc
+import tracemalloc
+
 import pytest
 
 from tpbx.errors import ProtocolError
-from tpbx.sip.grammar import parseParams, splitOutsideQuotes
+from tpbx.sip.address import parseNameAddr
+from tpbx.sip.grammar import PARSE_CACHE_SIZE, parseParams, splitOutsideQuotes
 from tpbx.sip.uri import SipURI, parseURI
+from tpbx.sip.via import parseVia
 
 
 def test_fullURI():
@@ -112,3 +117,28 @@ def test_paramsWithLWSAndQuotes():
     assert splitOutsideQuotes('a;"b;c";d', ";") == ["a", '"b;c"', "d"]
     with pytest.raises(ProtocolError):
         splitOutsideQuotes('a;"b', ";")
+
+
+def test_parseMemosBounded():
+    """
+    The three header-value parsers' memos hold at most PARSE_CACHE_SIZE
+    values each, and under 2 MB together, however many distinct branches,
+    tags and users go by (every call brings new ones): their memory is the
+    process's, not a cost per call.
+    """
+    parsers = (parseVia, parseNameAddr, parseURI)
+    for parser in parsers:
+        parser.cache_clear()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for i in range(4 * PARSE_CACHE_SIZE):
+            parseVia(f"SIP/2.0/UDP 192.0.2.1:5061;branch=z9hG4bK-{i:08d}-1-0;rport")
+            parseNameAddr(f'"sipp" <sip:sipp@192.0.2.1:5061>;tag={i:08d}SIPpTag001')
+            parseURI(f"sip:{i:08d}@192.0.2.1:5061;transport=udp")
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert all(p.cache_info().currsize == PARSE_CACHE_SIZE for p in parsers)
+    assert held < 2_000_000

@@ -20,7 +20,7 @@ from typing import Iterable
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.grammar import (
-    formatParams, isToken, parseParams, quoteString, readQuoted,
+    PARSE_CACHE_SIZE, formatParams, isToken, parseParams, quoteString, readQuoted,
 )
 from tpbx.sip.headers import splitCommas
 
@@ -103,7 +103,7 @@ def _plainNameAddr(displayName: str | None, uri: str, paramText: str) -> NameAdd
     return NameAddr(displayName, uri, params)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parseNameAddr(value: str) -> NameAddr:
     """
     Parse C{( name-addr / addr-spec ) *( SEMI generic-param )}.

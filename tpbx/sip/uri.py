@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.grammar import (
-    escape, formatHost, formatParams, parseHostPort, parseParams, unescape,
+    PARSE_CACHE_SIZE, escape, formatHost, formatParams, parseHostPort, parseParams, unescape,
 )
 
 __all__ = ["SipURI", "parseURI", "SIP_SCHEMES"]
@@ -108,7 +108,7 @@ def _parseUserInfo(text: str) -> tuple[str, str | None]:
             unescape(password, "URI password") if colon else None)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parseURI(text: str) -> SipURI:
     """
     Parse a URI (RFC 3261 sec. 19.1.1): C{sip:user:password@host:port;

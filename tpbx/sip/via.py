@@ -20,7 +20,7 @@ from typing import Iterable
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.grammar import (
-    formatHost, formatParams, isToken, parseHostPort, parseParams,
+    PARSE_CACHE_SIZE, formatHost, formatParams, isToken, parseHostPort, parseParams,
 )
 from tpbx.sip.headers import splitCommas
 
@@ -94,7 +94,7 @@ class Via:
                 f"{formatParams(self.params)}")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parseVia(value: str) -> Via:
     """
     Parse one via-parm: C{SIP/2.0/UDP host:port;branch=...}, with LWS

@@ -55,7 +55,10 @@ class RelayLoopbackTests(TestCase):
     timeout = 10
 
     def setUp(self):
-        self.relay = RTPRelay(reactor, "127.0.0.1", freeRange(), freeRange(), 30.0)
+        # One range for both: two ranges from freeRange() may overlap, which
+        # the relay refuses (only equal ranges may share ports).
+        ports = freeRange()
+        self.relay = RTPRelay(reactor, "127.0.0.1", ports, ports, 30.0)
         self.session = self.relay.allocate("loopback")
         self.parties = {}
         for name in ("a", "b", "a2", "aRtcp", "bRtcp"):

@@ -50,7 +50,7 @@ def test_ringGroupCommands(pbx, data):
     listed = json.loads(pbx("ringgroup", "list", "--json")[1])
     assert listed == [{"number": "200", "name": "Sales", "strategy": "hunt",
                        "ringTime": 15, "members": ["101", "100"],
-                       "noAnswer": "voicemail:100"}]
+                       "noAnswer": "voicemail:100", "multicast": ""}]
     assert pbx("ringgroup", "list")[1].split("\t")[:2] == ["200", "Sales"]
     assert "members   101,100" in pbx("ringgroup", "show", "200")[1]
     assert pbx("ringgroup", "set", "200", "--no-members")[0] == 0
@@ -71,6 +71,41 @@ def test_ringGroupRefused(pbx, argv, where):
     """A refused ring group is one error line naming the option."""
     code, out, err = pbx("ringgroup", "add", *argv)
     assert code == 1 and len(err.splitlines()) == 1 and where in err
+
+
+def test_ringGroupMulticastSetAndClear(pbx, data):
+    """
+    --multicast sets a paging group's multicast group (SPEC E4) on add and
+    set, list and show display it, and an empty value clears it.
+    """
+    assert pbx("ringgroup", "add", "300", "--strategy", "paging",
+               "--multicast", "239.255.0.1:5004")[0] == 0
+    store = storeOf(data)
+    assert store.getRingGroup("300").multicastGroup() == ("239.255.0.1", 5004)
+    store.close()
+    assert pbx("ringgroup", "list")[1].rstrip("\n").split("\t")[-1] == \
+        "239.255.0.1:5004"
+    assert pbx("ringgroup", "set", "300", "--multicast",
+               "[ff05::1]:5004")[0] == 0
+    assert "multicast [ff05::1]:5004" in pbx("ringgroup", "show", "300")[1]
+    assert pbx("ringgroup", "set", "300", "--multicast", "")[0] == 0
+    shown = json.loads(pbx("ringgroup", "show", "300", "--json")[1])
+    assert (shown["multicast"], shown["strategy"]) == ("", "paging")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--strategy", "paging", "--multicast", "10.0.0.1:5004"],
+    ["--strategy", "paging", "--multicast", "239.255.0.1:5005"],
+    ["--strategy", "hunt", "--multicast", "239.255.0.1:5004"],
+    ["--multicast", "239.255.0.1:5004"],
+])
+def test_ringGroupMulticastRefused(pbx, argv):
+    """
+    A bad multicast group, or one on a group that is not paging (the
+    default strategy is ringall), is one error line naming --multicast.
+    """
+    code, out, err = pbx("ringgroup", "add", "300", *argv)
+    assert code == 1 and len(err.splitlines()) == 1 and "--multicast" in err
 
 
 def test_forwardCommands(pbx):

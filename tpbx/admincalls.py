@@ -31,6 +31,7 @@ __all__ = ["addCommands", "addExtensionStatus", "OPTION_OF", "parseDays",
 OPTION_OF = {
     "name": "--name", "strategy": "--strategy", "ringTime": "--ring-time",
     "members": "--member", "noAnswer": "--no-answer",
+    "multicast": "--multicast",
     "condition": "--condition", "action": "--action", "hours": "--hours",
     "caller": "--caller", "delay": "--delay", "extension": "EXT",
     "weekday": "DAYS", "open": "HOURS", "close": "HOURS", "date": "DATE",
@@ -120,6 +121,8 @@ def _addRingGroup(commands, common, wrap) -> None:
         parser.add_argument("--no-answer", metavar="DEST", help="end, "
                             "voicemail[:EXT], extension:EXT or "
                             "external:NUMBER")
+        parser.add_argument("--multicast", metavar="ADDR:PORT", help="paging:"
+                            " page this multicast group ('' clears)")
     change.add_argument("--no-members", action="store_true",
                         help="remove every member")
     _verb(verbs, common, wrap, "list", _groupList, "list all", json_=True)
@@ -132,7 +135,8 @@ def _groupFields(args) -> dict:
     fields = {name: value for name, value in [
         ("name", args.name), ("strategy", args.strategy),
         ("ringTime", args.ring_time), ("members", args.member),
-        ("noAnswer", args.no_answer)] if value is not None}
+        ("noAnswer", args.no_answer), ("multicast", args.multicast)]
+        if value is not None}
     if getattr(args, "no_members", False):
         if args.member:
             raise ValidationError("members", "give --member or "
@@ -165,7 +169,7 @@ def _groupList(store, args) -> int:
         return 0
     for g in groups:
         _out("\t".join([g.number, g.name, g.strategy, f"{g.ringTime}s",
-                        ",".join(g.members), g.noAnswer]))
+                        ",".join(g.members), g.noAnswer, g.multicast]))
     return 0
 
 

@@ -371,7 +371,8 @@ class IMediaEndpoint(Interface):
         destination until packets from the party are latched.  An
         unspecified host (C{0.0.0.0}, RFC 3264 sec. 8.4 hold) or port 0
         (rejected stream) clears it.  A different target than before drops
-        the latch (the party changed, e.g. after a transfer).
+        the latch (the party changed, e.g. after a transfer).  A multicast
+        C{host} (a paging group, SPEC E4) is sent to and never latched.
 
         @param host: an IP address literal (names are resolved by the caller).
         @param rtcpPort: the RTCP port when SDP gives one (RFC 3605), else

@@ -8,10 +8,11 @@ behind its back; edits go through L{tpbx.interfaces.IConfigStore}.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 __all__ = ["Extension", "AccessEntry", "RingGroup", "ForwardingRule", "CallDetail",
-           "PARK_SLOTS_DEFAULT", "PARK_TIMEOUT_DEFAULT"]
+           "PARK_SLOTS_DEFAULT", "PARK_TIMEOUT_DEFAULT", "parseMulticastGroup"]
 
 #: The park slots and seconds a parked call waits (SPEC E6) until the
 #: C{parkSlots} and C{parkTimeout} settings say otherwise: what the store
@@ -83,6 +84,11 @@ class RingGroup:
     @ivar noAnswer: where the call goes when nobody answers, as a
         destination spec (see L{ForwardingRule.action}): C{"end"},
         C{"extension:101"}, C{"external:0612345678"}, C{"voicemail:100"}.
+    @ivar multicast: for strategy C{"paging"} (SPEC E4), the multicast
+        group and UDP port the page's audio is sent to instead of ringing
+        the members, written C{239.255.0.1:5004} (IPv4, 224.0.0.0/4) or
+        C{[ff05::1]:5004} (IPv6, ff00::/8); empty for ordinary paging (the
+        members are rung with auto-answer).  See L{parseMulticastGroup}.
     """
 
     number: str
@@ -91,12 +97,64 @@ class RingGroup:
     ringTime: int = 20
     members: tuple[str, ...] = ()
     noAnswer: str = "end"
+    multicast: str = ""
 
     def asJSON(self) -> dict:
         """@return: the group as the API and C{tpbx-admin --json} show it."""
         return {"number": self.number, "name": self.name,
                 "strategy": self.strategy, "ringTime": self.ringTime,
-                "members": list(self.members), "noAnswer": self.noAnswer}
+                "members": list(self.members), "noAnswer": self.noAnswer,
+                "multicast": self.multicast}
+
+    def multicastGroup(self) -> tuple[str, int] | None:
+        """
+        @return: the C{(address, port)} of L{multicast}, or L{None} when it
+            is empty.  The store has validated it, so this never raises
+            for a group read from the store.
+        """
+        return parseMulticastGroup(self.multicast) if self.multicast else None
+
+
+#: The UDP ports a multicast page may use: unprivileged, and below 65535 so
+#: RTCP has port + 1 (RFC 3550 section 11).
+_MULTICAST_PORTS = range(1024, 65535)
+_MULTICAST_SYNTAX = "must be ADDRESS:PORT, e.g. 239.255.0.1:5004 or [ff05::1]:5004"
+
+
+def parseMulticastGroup(text: str) -> tuple[str, int]:
+    """
+    Parse a ring group's L{RingGroup.multicast} value.
+
+    @param text: C{239.255.0.1:5004} or C{[ff05::1]:5004}.
+    @return: the address (normalised, as L{ipaddress} writes it) and port.
+    @raise ValueError: with a short English message when the text does not
+        parse, the address is not multicast (224.0.0.0/4, ff00::/8), or
+        the port is not an even whole number from 1024 to 65534 (RTP takes
+        the even port and RTCP the next one, RFC 3550 section 11).
+    """
+    host, colon, port = text.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if not colon or not port:
+        raise ValueError(_MULTICAST_SYNTAX)
+    try:
+        address = ipaddress.ip_address(host[1:-1] if bracketed else host)
+    except ValueError:
+        raise ValueError(f"{host or 'the address'} is not an IP address; "
+                         + _MULTICAST_SYNTAX) from None
+    if bracketed != (address.version == 6):
+        raise ValueError("write an IPv6 address in brackets and an IPv4 "
+                         "one without: [ff05::1]:5004, 239.255.0.1:5004")
+    if not address.is_multicast:
+        raise ValueError(f"{address} is not a multicast address "
+                         "(224.0.0.0/4 or ff00::/8)")
+    if not (port.isascii() and port.isdigit()) \
+            or int(port) not in _MULTICAST_PORTS:
+        raise ValueError("the port must be a whole number from 1024 to "
+                         "65534")
+    if int(port) % 2:
+        raise ValueError("the port must be even (RTP uses it and RTCP the "
+                         "next one, RFC 3550 section 11)")
+    return str(address), int(port)
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,3 +238,31 @@ def test_portsRunOut():
     bench.A.hangup()
     bench.run()
     _assertIdle(bench)
+
+
+def test_multicastPage():
+    """
+    A pages a multicast paging group: nobody is rung, A is answered at
+    once with its relay session's address, and that session's other side
+    is aimed at the group (the relay sends A's packets there as to any
+    party; no fan-out tap).  A's hang-up ends the page; the record says
+    answered, with no member leg, and everything is given back.
+    """
+    group = RingGroup("701", "Overhead", "paging", 10, (), "end", multicast="239.255.0.1:5004")
+    directory = FeatureDirectory([ALICE, BOB], groups=[group])
+    bench = Bench(registered=("A", "B"),
+                  steps=featureSteps(directory, "pbx.example", lambda n, s: None))
+    bench.dial(bench.A, "701")
+    bench.run()
+    [caller] = bench.relay.allocated
+    assert audio(bench.A.got(200)[-1].body)[:3] == (
+        "192.168.1.1", caller.a.port, ["PCMU", "TELEPHONE-EVENT"])
+    assert bench.A.session().state is InviteState.CONFIRMED
+    assert caller.b.target == ("239.255.0.1", 5004) and caller.a.tap is None
+    assert bench.B.got("INVITE") == []
+    bench.A.hangup()
+    bench.run()
+    _assertIdle(bench)
+    [record] = bench.records
+    assert (record.disposition, record.codec, record.hangupSide, record.legs) == (
+        "answered", "PCMU", "caller", [])

@@ -61,7 +61,7 @@ class MemoryCallConfig:
     def updateRingGroup(self, number: str, fields: dict) -> RingGroup:
         if number not in self.ringGroups:
             raise NotFound(f"no ring group {number}")
-        clean = cleanRingGroup(fields, False, self._numbers())
+        clean = cleanRingGroup(fields, False, self._numbers(), self.ringGroups[number])
         group = dataclasses.replace(self.ringGroups[number], **clean)
         self.ringGroups[number] = group
         return group

@@ -30,7 +30,8 @@ def test_ringGroupCrud(client, extensions):
     assert reply.status == 201
     assert reply.header("location") == f"{V1}/ringgroups/200"
     group = {"number": "200", "name": "Sales", "strategy": "hunt",
-             "ringTime": 15, "members": ["101", "100"], "noAnswer": "end"}
+             "ringTime": 15, "members": ["101", "100"], "noAnswer": "end",
+             "multicast": ""}
     assert reply.json() == group
     assert client.get(f"{V1}/ringgroups").json() == {"ringGroups": [group]}
     reply = client.patch(f"{V1}/ringgroups/200", {"members": ["102"]})

@@ -39,13 +39,16 @@ from tpbx.media.rtp import ssrcOf
 from tpbx.media.udpsocket import DatagramReader, UDPSocketOpener
 
 __all__ = ["RTPRelay", "RelaySession", "RelaySide", "SideStats", "PortsExhausted",
-           "LATCH_SILENCE", "CHECK_INTERVAL"]
+           "LATCH_SILENCE", "CHECK_INTERVAL", "MULTICAST_TTL"]
 
 # A latched source keeps its stream until it has been silent this long
 # (seconds), unless a new source shows a new SSRC (RFC 3550 sec. 8.2).
 LATCH_SILENCE = 1.0
 # How often the relay's one timer looks at the packet counters (seconds).
 CHECK_INTERVAL = 0.5
+# Hops a multicast page's packets may cross (SPEC E4): 1 keeps them on the
+# PBX's own subnet, where paging phones listen; routers pass no further.
+MULTICAST_TTL = 1
 # Bind errors meaning "another program holds this port": the pair is
 # retired.  Any other (no descriptors left, address not local) is not the
 # port's fault and fails the allocation without retiring anything.
@@ -58,6 +61,12 @@ _log = Logger()
 def _unspecified(host: str) -> bool:
     """Whether C{host} (an IP literal) is 0.0.0.0 or ::, the RFC 3264 hold of old."""
     return ipaddress.ip_address(host).is_unspecified
+
+
+@lru_cache(maxsize=1024)
+def _multicast(host: str) -> bool:
+    """Whether C{host} (an IP literal) is a multicast group (224.0.0.0/4, ff00::/8)."""
+    return ipaddress.ip_address(host).is_multicast
 
 
 class PortsExhausted(Exception):
@@ -183,6 +192,23 @@ class _RelayPort(DatagramReader):
         self.muted = muted
         self.forwardTo = None if muted else self.dest
 
+    def sendToGroup(self) -> None:
+        """
+        This port's party is a multicast group (paging, SPEC E4): what
+        is sent to it leaves with a TTL of L{MULTICAST_TTL}, from the
+        interface of the bound address when there is one; and nothing
+        ever latches (strict: no datagram comes from a group address).
+        """
+        self.strict = True
+        sock = self.sock
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, MULTICAST_TTL)
+            return
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, MULTICAST_TTL)
+        host = sock.getsockname()[0]
+        if not _unspecified(host):
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(host))
+
 
 class SideStats:
     """
@@ -249,6 +275,9 @@ class RelaySide:
             self.rtp.aim(None)
             self.rtcp.aim(None)
             return
+        if _multicast(host):
+            self.rtp.sendToGroup()
+            self.rtcp.sendToGroup()
         self.rtp.aim((host, port))
         self.rtcp.aim((host, rtcpPort if rtcpPort else port + 1))
 

@@ -22,6 +22,12 @@ payload numbers; the offer is C{sendrecv}, as other PBXes page: a phone
 offered C{sendonly} may show the call as held, and a member that sends
 RTP lets the relay latch to it behind NAT (RFC 4961).
 
+A multicast paging group (the group's C{multicast} address) rings
+nobody: the caller is answered at once and its own relay session sends
+its audio to the group (RTP to the even port, RTCP to the next), TTL 1,
+for the phones configured to listen there; it ends when the caller
+hangs up or falls silent.
+
 Life of a page: members ring with the auto-answer headers; the caller
 gets its 200 when the first member answers, later answers join; those
 still ringing after the ring time are cancelled.  A member hanging up
@@ -143,8 +149,12 @@ class Page:
         return leg.describe(anchored)
 
     def ring(self, targets) -> None:
-        """Ring every device of every member of C{targets} at once."""
+        """Ring every device of every member of C{targets} at once; or,
+        for a multicast group, send the caller's audio to it."""
         self.plan = targets
+        if targets.multicast is not None:
+            self._sendToGroup(*targets.multicast)
+            return
         created = self.manager.legsFor(self, targets)
         legs = [leg for leg in created if leg in self.sessions]
         for leg in created:
@@ -160,6 +170,19 @@ class Page:
         self.manager.ringTimer(self, targets.ringTime)
         for leg in legs:
             leg.perform(leg.session.start(leg.now()))
+
+    def _sendToGroup(self, host: str, port: int) -> None:
+        """
+        Multicast paging: the caller is answered at once and its relay
+        session forwards what it says out of its C{b} side to the group,
+        as to any party (the relay neither latches nor listens there);
+        the phones that listen on the group play it.  Nobody is rung.
+        """
+        self.relay.a.tap = None
+        self.relay.b.setTarget(host, port)
+        self.record.answer = self.a.now()
+        self.record.disposition = "answered"
+        self.a.respond(self.a.session.invite, 200, body=self.a.describe(self._answer))
 
     def ringTimeout(self) -> None:
         """The ring time is over: members still ringing are cancelled;

@@ -95,7 +95,8 @@ class CallConfigRepository:
             current = _ringGroup(connection, number)
             if current is None:
                 raise NotFound(f"ring group {number} does not exist")
-            clean = cleanRingGroup(fields, False, _numbers(connection))
+            clean = cleanRingGroup(fields, False, _numbers(connection),
+                                   current)
             group = dataclasses.replace(current, **clean)
             connection.execute(update(ringGroups).where(
                 ringGroups.c.number == number).values(_groupRow(group)))
@@ -313,7 +314,7 @@ def _requireExtension(connection: Connection, number: str) -> None:
 def _groupRow(group: RingGroup) -> dict:
     return {"number": group.number, "name": group.name,
             "strategy": group.strategy, "ring_time": group.ringTime,
-            "no_answer": group.noAnswer}
+            "no_answer": group.noAnswer, "multicast": group.multicast}
 
 
 def _writeMembers(connection: Connection, number: str,
@@ -344,7 +345,7 @@ def readRingGroups(connection: Connection,
     return [RingGroup(number=row.number, name=row.name,
                       strategy=row.strategy, ringTime=row.ring_time,
                       members=tuple(members.get(row.number, ())),
-                      noAnswer=row.no_answer)
+                      noAnswer=row.no_answer, multicast=row.multicast)
             for row in connection.execute(groupQuery)]
 
 

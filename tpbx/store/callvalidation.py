@@ -12,6 +12,7 @@ arguments; the repositories pass them in from the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from datetime import date
 from typing import Collection, Iterable
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from tpbx.errors import ValidationError
 from tpbx.media.recorder import MODES
-from tpbx.model import ForwardingRule
+from tpbx.model import ForwardingRule, RingGroup, parseMulticastGroup
 from tpbx.store.officehours import Holiday, OfficeInterval, minutesOf
 from tpbx.store.validation import checkNumber, checkStatus, cleanText
 
@@ -37,10 +38,11 @@ CONDITIONS = ("no-answer", "busy", "not-registered")
 HOURS = ("office", "outside", "any")
 CALLERS = ("internal", "external", "any")
 RING_GROUP_FIELDS = ("number", "name", "strategy", "ringTime", "members",
-                     "noAnswer")
+                     "noAnswer", "multicast")
 RING_TIME = range(5, 301)
 DELAY = range(1, 301)
 MEMBERS_MAX = 100
+MULTICAST_MAX = 64
 EXTERNAL_MAX = 32
 _EXTERNAL_CHARS = frozenset(string.digits + "*#")
 _CODE_CHARS = frozenset(string.digits + "*#")
@@ -127,14 +129,19 @@ def _integer(field: str, value, allowed: range) -> int:
     return value
 
 
-def cleanRingGroup(fields: dict, creating: bool, numbers: Numbers) -> dict:
+def cleanRingGroup(fields: dict, creating: bool, numbers: Numbers,
+                   current: RingGroup | None = None) -> dict:
     """
-    Validate a ring group edit (SPEC E3).
+    Validate a ring group edit (SPEC E3, E4).
 
     @param fields: API field names (L{RING_GROUP_FIELDS}) to values.
     @param creating: a creation (C{number} required and checked) or an
         update (C{number} may not change).
     @param numbers: what exists; a new number must be free.
+    @param current: the group an update changes, so fields that depend on
+        each other (C{multicast} needs strategy C{paging}) are checked
+        against the ones not given; L{None} stands for a new group's
+        defaults.
     @return: the changed fields, typed (C{members} a tuple).
     @raise ValidationError: naming the first offending field.
     """
@@ -143,12 +150,7 @@ def cleanRingGroup(fields: dict, creating: bool, numbers: Numbers) -> dict:
             raise ValidationError(name, "unknown field")
     clean = {}
     if creating:
-        number = checkNumber("number", cleanText("number", fields.get(
-            "number", ""), 16), numbers.digits)
-        if number in numbers.extensions or number in numbers.groups:
-            raise ValidationError("number", "is used by an extension or "
-                                  "ring group already")
-        clean["number"] = number
+        clean["number"] = _freeNumber(fields.get("number", ""), numbers)
     elif "number" in fields:
         raise ValidationError("number", "cannot be changed")
     if "name" in fields:
@@ -164,7 +166,37 @@ def cleanRingGroup(fields: dict, creating: bool, numbers: Numbers) -> dict:
     if "noAnswer" in fields:
         clean["noAnswer"] = checkDestination("noAnswer", fields["noAnswer"],
                                              numbers)
+    if "multicast" in fields:
+        clean["multicast"] = _multicast(fields["multicast"])
+    _checkMulticastPaging(dataclasses.replace(current or RingGroup(""),
+                                              **clean))
     return clean
+
+
+def _freeNumber(number, numbers: Numbers) -> str:
+    number = checkNumber("number", cleanText("number", number, 16),
+                         numbers.digits)
+    if number in numbers.extensions or number in numbers.groups:
+        raise ValidationError("number", "is used by an extension or "
+                              "ring group already")
+    return number
+
+
+def _multicast(value) -> str:
+    value = cleanText("multicast", value, MULTICAST_MAX)
+    if value:
+        try:
+            parseMulticastGroup(value)
+        except ValueError as error:
+            raise ValidationError("multicast", str(error)) from None
+    return value
+
+
+def _checkMulticastPaging(group: RingGroup) -> None:
+    # Sending to a multicast group replaces ringing the members (SPEC E4):
+    # one-way audio nobody answers, which is paging, not hunt or ringall.
+    if group.multicast and group.strategy != "paging":
+        raise ValidationError("multicast", "only for paging groups")
 
 
 def _members(members, numbers: Numbers) -> tuple[str, ...]:

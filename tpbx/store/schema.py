@@ -88,6 +88,8 @@ ringGroups = Table(
     Column("strategy", String(16), nullable=False),
     Column("ring_time", Integer, nullable=False),
     Column("no_answer", String(64), nullable=False),
+    # SPEC E4: "239.255.0.1:5004", "[ff05::1]:5004", or "" (no multicast).
+    Column("multicast", String(64), nullable=False, server_default=""),
 )
 
 ringGroupMembers = Table(

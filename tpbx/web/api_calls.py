@@ -29,6 +29,7 @@ __all__ = ["addCallRoutes", "checkBody", "RING_GROUP_SCHEMA", "RULE_SCHEMA"]
 RING_GROUP_SCHEMA = {
     "number": "string", "name": "string", "strategy": "string",
     "ringTime": "number", "members": "array", "noAnswer": "string",
+    "multicast": "string",
 }
 """Fields a ring group body may carry (C{members}: strings)."""
 

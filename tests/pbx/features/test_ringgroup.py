@@ -89,6 +89,19 @@ def test_paging():
     assert result.onFailure("no-answer") == Reject(480)
 
 
+def test_multicastPaging():
+    """
+    A paging group with a multicast address rings nobody, whoever is
+    registered: its L{PagingTargets} carry the group's address and port
+    and no destination.  Paging without one still rings the members.
+    """
+    multicast = RingGroup("600", "Overhead", "paging", 15, (), "end", multicast="239.255.0.1:5004")
+    result = setup(multicast, exts=extensions("100"))[1].route(context("600"))
+    assert type(result) is PagingTargets
+    assert (result.destinations, result.multicast) == ((), ("239.255.0.1", 5004))
+    assert setup(group("paging"))[1].route(context("600")).multicast is None
+
+
 def test_autoAnswerHeaders():
     """The headers phones honour: Call-Info answer-after=0 naming the PBX,
     Alert-Info alert-autoanswer, RFC 5373 Answer-Mode."""

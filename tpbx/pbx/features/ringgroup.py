@@ -67,7 +67,13 @@ class PagingTargets(Targets):
     auto-answer headers and keep every one that answers, hearing the
     caller one-way (L{tpbx.pbx.paging.Page}).  Anything that only knows
     L{Targets} rings them as a ring-all group.
+
+    @ivar multicast: C{(group address, port)} of a multicast paging group:
+        the caller's audio goes there and no member is rung (no
+        destinations); L{None} for paging by SIP.
     """
+
+    multicast: tuple[str, int] | None = None
 
 
 def autoAnswerHeaders(pbxHost: str) -> tuple:
@@ -125,6 +131,8 @@ class RingGroupStep:
             _log.error("ring group {number} has unknown strategy {strategy!r}",
                        number=group.number, strategy=group.strategy)
             return Reject(500, "Bad ring group configured")
+        if group.strategy == "paging" and group.multicast:
+            return PagingTargets((), multicast=group.multicastGroup())
         noAnswer = self._noAnswer(group, context, hops)
         members = self._available(group, context)
         if not members:

@@ -2,7 +2,7 @@
 """
 The call configuration commands of C{tpbx-admin} (issue 3): ring groups,
 forwarding rules, presence status, office hours, holidays, dial codes,
-call settings and the call detail records.
+call settings; and, through L{tpbx.admincdr}, the call detail records.
 
 Kept apart from L{tpbx.admin} (the parser's root, init, extensions and
 access lists) so both stay small.  Each handler here is
@@ -14,10 +14,9 @@ shares, so this module needs nothing from it.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Callable
-from zoneinfo import ZoneInfo
 
+from tpbx.admincdr import addCdrCommand
 from tpbx.errors import NotFound, ValidationError
 from tpbx.model import ForwardingRule
 from tpbx.store.callvalidation import (
@@ -26,7 +25,7 @@ from tpbx.store.callvalidation import (
 from tpbx.store.officehours import WEEKDAYS, OfficeInterval
 
 __all__ = ["addCommands", "addExtensionStatus", "OPTION_OF", "parseDays",
-           "parseHours", "parseTime"]
+           "parseHours"]
 
 OPTION_OF = {
     "name": "--name", "strategy": "--strategy", "ringTime": "--ring-time",
@@ -67,7 +66,7 @@ def addCommands(commands, common, wrap: StoreCommand) -> None:
     _addHoliday(commands, common, wrap)
     _addDialCodes(commands, common, wrap)
     _addCallSettings(commands, common, wrap)
-    _addCdr(commands, common, wrap)
+    addCdrCommand(commands, common, wrap)
 
 
 def addExtensionStatus(verbs, common, wrap: StoreCommand) -> None:
@@ -440,69 +439,3 @@ def _callSettingsSet(store, args) -> int:
     store.setCallSettings(fields)
     _out("call settings updated")
     return 0
-
-
-# Call detail records (SPEC E7)
-
-def _addCdr(commands, common, wrap) -> None:
-    cdr = commands.add_parser(
-        "cdr", parents=[common], help="show call detail records",
-        description="Call detail records, newest first. Times without an "
-        "offset are in the configured time zone (callsettings).")
-    cdr.add_argument("--since", metavar="ISO", help="from this time on")
-    cdr.add_argument("--until", metavar="ISO", help="before this time")
-    cdr.add_argument("--extension", metavar="N",
-                     help="calls N made or received")
-    cdr.add_argument("--limit", type=int, default=100)
-    cdr.add_argument("--offset", type=int, default=0)
-    cdr.add_argument("--json", action="store_true")
-    cdr.set_defaults(handler=wrap(_cdr))
-
-
-def parseTime(field: str, text: str | None, zone: ZoneInfo) -> float | None:
-    """
-    @param text: an ISO 8601 date or date-time; without an offset it is
-        read in C{zone}.
-    @return: epoch seconds, or L{None} for L{None}.
-    @raise ValidationError: naming C{field}.
-    """
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(field, "is not an ISO 8601 date or time "
-                              "(2026-01-31 or 2026-01-31T08:00)")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()
-
-
-def _cdr(store, args) -> int:
-    zone = ZoneInfo(store.getCallSettings()["timezone"])
-    details = store.queryCalls(
-        since=parseTime("--since", args.since, zone),
-        until=parseTime("--until", args.until, zone),
-        extension=args.extension, limit=args.limit, offset=args.offset)
-    rows = [_cdrJSON(detail, zone) for detail in details]
-    if args.json:
-        _json(rows)
-        return 0
-    for row in rows:
-        _out("\t".join(str(row[name]) for name in (
-            "start", "caller", "callee", "dialled", "disposition",
-            "duration", "hangupSide", "callId", "leg")).rstrip())
-    return 0
-
-
-def _cdrJSON(detail, zone: ZoneInfo) -> dict:
-    def iso(seconds):
-        return None if seconds is None else datetime.fromtimestamp(
-            seconds, zone).isoformat(timespec="seconds")
-    return {"callId": detail.callId, "leg": detail.leg,
-            "caller": detail.caller, "callee": detail.callee,
-            "dialled": detail.dialled, "start": iso(detail.start),
-            "answer": iso(detail.answer), "end": iso(detail.end),
-            "duration": round(detail.duration, 3),
-            "disposition": detail.disposition,
-            "hangupSide": detail.hangupSide, "codec": detail.codec}

@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from tpbx.pbx.location import Binding
-from tpbx.pbx.writebehind import inline
+from tpbx.pbx.writebehind import afterWrite, inline
 from tpbx.sip.peer import Peer
 
 __all__ = ["BindingJournal", "bindingToRow", "bindingFromRow"]
@@ -101,13 +101,7 @@ class BindingJournal:
         """
         if self._busy is None:
             return self.flush()
-        done = Deferred()
-        self._busy.addBoth(self._thenFlush, done)
-        return done
-
-    def _thenFlush(self, result, done: Deferred):
-        self.flush().chainDeferred(done)
-        return result
+        return afterWrite(self._busy, self.flush)
 
     def _failed(self, failure, pending: dict) -> None:
         self._log.failure("could not store {n} binding changes", failure, n=len(pending))

@@ -25,7 +25,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
-__all__ = ["WriteBehind", "inThreads", "inline", "DEFAULT_DELAY", "MAX_PENDING"]
+__all__ = ["WriteBehind", "inThreads", "inline", "afterWrite", "DEFAULT_DELAY", "MAX_PENDING"]
 
 DEFAULT_DELAY = 0.25
 """Seconds an item may wait so that the items of a burst share a batch."""
@@ -44,6 +44,23 @@ def inThreads(reactor) -> Callable[..., Deferred]:
 def inline(f, *args) -> Deferred:
     """A runner calling C{f(*args)} at once (tests, tools without a reactor)."""
     return maybeDeferred(f, *args)
+
+
+def afterWrite(busy: Deferred, flush: Callable[[], Deferred]) -> Deferred:
+    """
+    Call C{flush} once the write in flight, C{busy}, is over (however it
+    ended; its own result is left as it was): what a writer that keeps one
+    write at a time does with what was queued meanwhile.
+
+    @return: fires as the Deferred C{flush} returns does.
+    """
+    done = Deferred()
+
+    def thenFlush(result):
+        flush().chainDeferred(done)
+        return result
+    busy.addBoth(thenFlush)
+    return done
 
 
 class WriteBehind:
@@ -92,10 +109,10 @@ class WriteBehind:
             has been written or failed (never fails: write errors are
             logged and the items kept for the next try).
         """
-        done = Deferred()
         if self._busy is not None:
-            self._busy.addBoth(self._thenFlush, done)
-        elif not self.pending:
+            return afterWrite(self._busy, self.flush)
+        done = Deferred()
+        if not self.pending:
             done.callback(None)
         else:
             batch, self.pending = self.pending, []
@@ -104,10 +121,6 @@ class WriteBehind:
             busy.addBoth(self._done)
             busy.addBoth(self._thenFire, done)
         return done
-
-    def _thenFlush(self, result, done: Deferred):
-        self.flush().chainDeferred(done)
-        return result
 
     @staticmethod
     def _thenFire(result, done: Deferred):

@@ -152,11 +152,11 @@ class CallFeatures:
         the caller to the parked party."""
         try:
             parked = self.parking.find(argument, caller.number)
-            answer = parked.answerFor(request.body)
+            offer, answer = parked.answerFor(request.body)
         except ProtocolError as e:
             self._manager.refuse(transaction, e.statusHint, e.reason)
             return
-        parked.connect(self._manager.callerLeg(request, transaction, caller.number), answer)
+        parked.connect(self._manager.callerLeg(request, transaction, caller.number), offer, answer)
 
     def attendedTransfer(self, call, leg, request, replaces: str) -> None:
         """A REFER with Replaces in C{call} (L{tpbx.pbx.attended})."""

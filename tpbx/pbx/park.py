@@ -234,31 +234,34 @@ class ParkedCall:
         aim(self.leg.side, offer)
         self.leg.answerWithLast(request, offer)
 
-    def answerFor(self, offer: bytes):
+    def answerFor(self, body: bytes):
         """
-        The PBX's answer to an unparking phone's INVITE offer C{offer}:
+        The PBX's answer to an unparking phone's INVITE offer C{body}:
         on the parker's relay side, with the codec the parked party uses
         (the relay does not transcode).
 
-        @raise ProtocolError: 488 no offer, or no such codec in it.
+        @return: C{(offer, answer)}: the offer parsed, the answer.
+        @raise ProtocolError: 488 no offer, or no such codec in it; 400 an
+            offer that does not parse.
         """
-        if not offer:
+        if not body:
             raise ProtocolError("Unpark needs an offer", 488)
         codec = self.call._legCodec(self.leg)
         side = self.parkerLeg.side
-        answer, _, _ = answerOffer(parseSDP(offer), self.call.policy, side.address,
+        offer = parseSDP(body)
+        answer, _, _ = answerOffer(offer, self.call.policy, side.address,
                                    side.port, playable=(codec.name,) if codec else ())
-        return answer
+        return offer, answer
 
-    def connect(self, picker, answer) -> None:
+    def connect(self, picker, offer, answer) -> None:
         """
-        Unpark: C{picker} (a caller-side leg whose INVITE offered what
-        C{answer} answers) takes the parker's place; the music stops.
+        Unpark: C{picker} (a caller-side leg whose INVITE made C{offer},
+        which C{answer} answers) takes the parker's place; the music stops.
         """
         call, side = self.call, self.parkerLeg.side
         self._leave()
         takePlace(call, self.parkerLeg, picker)
-        aim(side, parseSDP(picker.session.invite.body))
+        aim(side, offer)
         call._setHold(self.leg, False)
         call._setHold(picker, False)   # unmutes the side towards the picker
         picker.respond(picker.session.invite, 200, body=picker.describe(answer))

@@ -401,6 +401,10 @@ class IRelaySession(Interface):
     onInactive = Attribute(
         "L{None}, or a callable(session) called once when no RTP arrived on "
         "either side for the relay's inactivity timeout.")
+    owner = Attribute(
+        "L{None}, or what the user of the session wants found from it (the "
+        "call it serves): one callable C{onInactive} can then serve every "
+        "session instead of a closure per call.")
     stats = Attribute("Counters per side: packets and bytes in, forwarded, dropped, rejected.")
 
 

@@ -93,7 +93,7 @@ class FakeRelaySession:
         self.callId = callId
         self.a = FakeSide(port)
         self.b = FakeSide(port + 2)
-        self.onInactive = None
+        self.onInactive = self.owner = None
         self.stats = {}
 
 

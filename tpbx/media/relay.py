@@ -317,14 +317,15 @@ class RelaySession:
 
     @ivar onInactive: called with this session once per silence of the
         relay's C{inactivityTimeout} on both sides.
+    @ivar owner: see L{IRelaySession.owner}.
     @ivar released: whether L{RTPRelay.release} was called.
     """
 
-    __slots__ = ("callId", "a", "b", "onInactive", "released", "_pool", "_inactive")
+    __slots__ = ("callId", "a", "b", "onInactive", "owner", "released", "_pool", "_inactive")
 
     def __init__(self, callId: str, a: RelaySide, b: RelaySide, pool: PortPool):
         self.callId, self.a, self.b = callId, a, b
-        self.onInactive = None
+        self.onInactive = self.owner = None
         self.released = False
         self._pool = pool
         self._inactive = False
@@ -464,7 +465,7 @@ class RTPRelay:
         if session.released:
             return succeed(None)
         session.released = True
-        session.onInactive = None
+        session.onInactive = session.owner = None
         self._sessions.discard(session)
         if not self._sessions and self._checker.running:
             self._checker.stop()

@@ -225,8 +225,8 @@ def test_matcherMadeOnFirstDigit():
     [call] = bench.calls.calls
     relay = bench.relay.allocated[0]
     assert len(call.onDigit) == 1 and call.digits.codes is None
-    assert relay.a.tap is not None and relay.a.tap.__self__._seen is None
+    assert relay.a.tap is not None and relay.a.tap._seen is None
     _press(bench, relay.a, "5")
-    assert call.digits.codes is not None and relay.a.tap.__self__._seen is not None
+    assert call.digits.codes is not None and relay.a.tap._seen is not None
     _hangUp(bench, bench.A)
     assert call.onDigit == [] and call.digits.codes is None

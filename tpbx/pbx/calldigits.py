@@ -101,8 +101,9 @@ def _receives(leg) -> int | None:
 class _EventTap(DTMFDetector):
     """
     The detector of one relay side's telephone-events, and its tap: the
-    relay calls L{packet} with every packet, and any other payload type
-    is dropped on one byte compare.
+    relay calls it with every packet, and any other payload type is
+    dropped on one byte compare.  Callable itself rather than through a
+    bound method: one object less per side of every held call.
     """
 
     __slots__ = ("_digits", "_name")
@@ -115,7 +116,7 @@ class _EventTap(DTMFDetector):
         super().__init__(payloadType)
         self._digits, self._name = digits, name
 
-    def packet(self, packet: bytes, now: float) -> None:
+    def __call__(self, packet: bytes, now: float) -> None:
         if len(packet) > 1 and packet[1] & 0x7F == self.payloadType:
             digit = self.feed(packet, now)
             if digit is not None:
@@ -180,7 +181,7 @@ class CallDigits:
         """@return: the tap for relay side C{name} talking to C{leg}'s
         party, or L{None} when it negotiated no telephone-event."""
         payloadType = leg.sdp.lastEventType if leg is not None else None
-        return None if payloadType is None else _EventTap(self, name, payloadType).packet
+        return None if payloadType is None else _EventTap(self, name, payloadType)
 
     def _fromSide(self, name: str, digit: Digit) -> None:
         """A digit from the party on relay side C{name} now."""

@@ -440,19 +440,25 @@ class NonceCounter:
     Remembers the highest nonce-count seen per nonce, so a captured request
     cannot be replayed (RFC 7616 sec. 3.4, 5.4).
 
-    Memory bound: at most C{maxEntries} nonces, about 330 bytes each with
-    the nonce text, so roughly 21 MB for the default 65,536.  Entries are kept in first-use
-    order; those first used more than C{maxAge} ago are pruned (their nonce
-    is past its lifetime anyway).  When the bound forces out a younger one,
+    Memory bound: at most C{maxEntries} nonces.  An entry is two integers
+    -- the nonce's hash (only nonces this server signed get here, so two
+    colliding is a 2**-64 chance, and costs a client one fresh nonce) and
+    first use, issue time and count packed in one -- about 150 bytes with
+    the table's own, roughly 10 MB for the default 65,536; keeping the
+    nonce text and a tuple of three numbers was some 260 bytes, for every
+    call set up in the last C{maxAge} seconds.  Entries are kept in first-use order;
+    those first used more than C{maxAge} ago are pruned (their nonce is
+    past its lifetime anyway).  When the bound forces out a younger one,
     its issue time raises a floor: any nonce issued at or before the floor
-    that is not remembered is refused as C{"stale"}, so eviction never opens
-    a replay window, it only makes some clients fetch a fresh nonce.
+    that is not remembered is refused as C{"stale"}, so eviction never
+    opens a replay window, it only makes some clients fetch a fresh nonce.
     """
 
     def __init__(self, maxAge: float, maxEntries: int = 65_536):
         self.maxAge = maxAge
         self.maxEntries = maxEntries
-        self._seen: OrderedDict[str, tuple[float, int, int]] = OrderedDict()
+        # hash(nonce) -> firstUse << 64 | issuedAt << 32 | nc (L{_entry})
+        self._seen: OrderedDict[int, int] = OrderedDict()
         self._floor = -1
 
     def __len__(self) -> int:
@@ -462,12 +468,13 @@ class NonceCounter:
         seen = self._seen
         limit = now - self.maxAge
         while seen:
-            nonce, (firstUse, issuedAt, _) = next(iter(seen.items()))
+            entry = seen[next(iter(seen))]
+            firstUse = entry >> 64
             if firstUse >= limit and len(seen) < self.maxEntries:
                 return
             seen.popitem(last=False)
             if firstUse >= limit:
-                self._floor = max(self._floor, issuedAt)
+                self._floor = max(self._floor, entry >> 32 & _U32)
 
     def use(self, nonce: str, issuedAt: int, nc: int, now: float) -> str:
         """
@@ -480,13 +487,24 @@ class NonceCounter:
             C{"stale"} for a forgotten nonce issued before the floor.
         """
         self._prune(now)
-        entry = self._seen.get(nonce)
+        key = hash(nonce)
+        entry = self._seen.get(key)
         if entry is None:
             if issuedAt <= self._floor:
                 return "stale"
-            self._seen[nonce] = (now, issuedAt, nc)
+            self._seen[key] = _entry(int(now), issuedAt, nc)
             return "ok"
-        if nc <= entry[2]:
+        if nc <= entry & _U32:
             return "replay"
-        self._seen[nonce] = (entry[0], issuedAt, nc)
+        self._seen[key] = _entry(entry >> 64, issuedAt, nc)
         return "ok"
+
+
+_U32 = 0xFFFFFFFF
+
+
+def _entry(firstUse: int, issuedAt: int, nc: int) -> int:
+    """One L{NonceCounter} entry: three unsigned 32-bit fields in one int
+    (a nonce-count is 8 hex digits, RFC 7616 sec. 3.4; time stamps are
+    seconds)."""
+    return firstUse << 64 | (issuedAt & _U32) << 32 | (nc & _U32)

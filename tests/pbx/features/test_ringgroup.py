@@ -102,6 +102,13 @@ def test_multicastPaging():
     assert setup(group("paging"))[1].route(context("600")).multicast is None
 
 
+def test_badMulticastRefused():
+    """A multicast address the store would have refused (written into the
+    database by hand) makes the call fail with 500, not a traceback."""
+    bad = RingGroup("600", "Overhead", "paging", 15, (), "end", multicast="10.0.0.1:5004")
+    assert setup(bad)[1].route(context("600")) == Reject(500, "Bad ring group configured")
+
+
 def test_autoAnswerHeaders():
     """The headers phones honour: Call-Info answer-after=0 naming the PBX,
     Alert-Info alert-autoanswer, RFC 5373 Answer-Mode."""

@@ -132,12 +132,22 @@ class RingGroupStep:
                        number=group.number, strategy=group.strategy)
             return Reject(500, "Bad ring group configured")
         if group.strategy == "paging" and group.multicast:
-            return PagingTargets((), multicast=group.multicastGroup())
+            return self._multicast(group)
         noAnswer = self._noAnswer(group, context, hops)
         members = self._available(group, context)
         if not members:
             return noAnswer("not-registered")
         return strategy(group, members, noAnswer)
+
+    def _multicast(self, group):
+        """A multicast paging group: nobody rung, the page sent to the
+        group (a value the store would have refused is a 500, logged)."""
+        try:
+            return PagingTargets((), multicast=group.multicastGroup())
+        except ValueError as e:
+            _log.error("ring group {number} has a bad multicast address: {error}",
+                       number=group.number, error=e)
+            return Reject(500, "Bad ring group configured")
 
     def _available(self, group, context) -> list:
         """The members worth ringing, in order."""

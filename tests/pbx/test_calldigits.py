@@ -208,7 +208,8 @@ def test_inCallCodesOff():
     connect(bench)
     [call] = bench.calls.calls
     relay = bench.relay.allocated[0]
-    assert call.onDigit == [] and relay.a.tap is None and relay.b.tap is None
+    assert not call.digits.listening and call.onDigit == []
+    assert relay.a.tap is None and relay.b.tap is None
     bench.A.info(b"Signal=*\r\n")
     bench.A.info(b"Signal=1\r\n")
     bench.run()
@@ -224,9 +225,9 @@ def test_matcherMadeOnFirstDigit():
     connect(bench)
     [call] = bench.calls.calls
     relay = bench.relay.allocated[0]
-    assert len(call.onDigit) == 1 and call.digits.codes is None
+    assert call.digits.listening and call.onDigit == [] and call.digits.codes is None
     assert relay.a.tap is not None and relay.a.tap._seen is None
     _press(bench, relay.a, "5")
     assert call.digits.codes is not None and relay.a.tap._seen is not None
     _hangUp(bench, bench.A)
-    assert call.onDigit == [] and call.digits.codes is None
+    assert not call.digits.listening and call.digits.codes is None

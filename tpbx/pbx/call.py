@@ -40,7 +40,8 @@ class Call(CallMedia):
     @ivar transferred: legs whose party left by transferring the call.
     @ivar onDigit: listeners C{(leg, digit)} told of every key its party
         presses while the call is answered (a L{tpbx.media.dtmf.Digit});
-        add one to receive the call's DTMF (in-call codes, IVR).
+        add one to receive the call's DTMF (IVR; the in-call codes are
+        told by L{CallDigits} itself).
     @ivar digits: the call's L{CallDigits}.
     """
 

@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.pbx.test_calldigits -*-
 """
 DTMF inside a call (issue part 4): the digits either party keys reach the
-call's C{onDigit} listeners (the in-call codes of L{tpbx.pbx.incall}
-first, later IVR and voicemail), whichever way the phone sends them, and
+in-call codes of L{tpbx.pbx.incall} (when they are on) and the call's
+C{onDigit} listeners (later IVR and voicemail), whichever way the phone
+sends them, and
 a digit sent by SIP INFO reaches a party that wants RFC 4733
 telephone-events as RTP.
 
@@ -136,14 +137,17 @@ class CallDigits:
         L{None}.
     @ivar codes: the call's L{tpbx.pbx.incall.InCallCodes}, once a digit
         came while in-call codes are on; else L{None}.
+    @ivar listening: whether the in-call codes hear this call's digits
+        (a flag, not a listener in C{onDigit}: every held call has it).
     """
 
-    __slots__ = ("_call", "taps", "codes", "_senders")
+    __slots__ = ("_call", "taps", "codes", "listening", "_senders")
 
     def __init__(self, call):
         self._call = call
         self.taps = _NO_TAPS
         self.codes = None
+        self.listening = False
         self._senders: dict | None = None   # leg -> DigitSender, on first use
 
     @property
@@ -153,13 +157,12 @@ class CallDigits:
     def start(self) -> None:
         """The call is answered: listen for in-call codes (if they are on)."""
         call = self._call
-        if call.manager.features.inCallCodes(call, self.clock) is not None:
-            call.onDigit.append(self._codeDigit)
+        self.listening = call.manager.features.inCallCodes(call, self.clock) is not None
         self.attach()
 
     def _codeDigit(self, leg, digit: Digit) -> None:
-        """An C{onDigit} listener: C{digit} goes to the in-call codes,
-        whose matcher is made (the settings read again) on the first."""
+        """While L{listening}: C{digit} goes to the in-call codes, whose
+        matcher is made (the settings read again) on the first."""
         if self.codes is None:
             call = self._call
             self.codes = call.manager.features.inCallCodes(call, self.clock)
@@ -173,7 +176,7 @@ class CallDigits:
         payload type).
         """
         call, self.taps = self._call, _NO_TAPS
-        if call.relay is not None and call.onDigit:
+        if call.relay is not None and (self.listening or call.onDigit):
             self.taps = tuple(self._tap(name, leg) for name, leg in (("a", call.a), ("b", call.b)))
         call._updateTaps()
 
@@ -195,7 +198,10 @@ class CallDigits:
             self.deliver(leg, digit)
 
     def deliver(self, leg, digit: Digit) -> None:
-        """Tell every C{onDigit} listener that C{leg}'s party keyed C{digit}."""
+        """Tell the in-call codes (if L{listening}) and every C{onDigit}
+        listener that C{leg}'s party keyed C{digit}."""
+        if self.listening:
+            self._codeDigit(leg, digit)
         for listener in list(self._call.onDigit):
             listener(leg, digit)
 
@@ -247,8 +253,7 @@ class CallDigits:
         senders, self._senders = self._senders, None
         for sender in (senders or {}).values():
             sender.stop()
-        if self._codeDigit in self._call.onDigit:
-            self._call.onDigit.remove(self._codeDigit)
+        self.listening = False
         if self.codes is not None:
             self.codes.stop()
             self.codes = None

@@ -159,3 +159,23 @@ def test_stop():
     assert scheduler.pending == {}
     clock.advance(2)
     assert fired == []
+
+
+def test_farDeadlinesWaitInBuckets():
+    """
+    Deadlines a second or more away (session timers of held calls) take
+    no heap entry of their own, one per second at most, and still fire
+    in deadline order as their second comes, none early.
+    """
+    clock, scheduler, fired = _scheduler()
+    for index in range(1000):
+        scheduler.set(index, 900.0 + (999 - index) * 0.001)   # all in second 900
+    scheduler.set("near", 0.5)
+    assert len(scheduler._heap) == 2
+    clock.advance(0.5)
+    assert fired == [("near", 0.5)]
+    clock.advance(899.5)
+    clock.pump([0.001] * 1000)
+    assert [owner for owner, _ in fired[1:]] == list(range(999, -1, -1))
+    assert fired[1] == (999, 900.0) and all(now >= 900.0 for _, now in fired[1:])
+    assert scheduler.pending == {} and clock.getDelayedCalls() == []

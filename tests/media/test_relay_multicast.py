@@ -10,6 +10,7 @@ in a network namespace of its own.
 import socket
 
 from twisted.internet import reactor
+from twisted.logger import capturedLogs, formatEvent
 
 from tpbx.media.relay import MULTICAST_TTL, RTPRelay
 
@@ -55,5 +56,21 @@ def test_groupSideNeverLatches():
         session.b.rtp.datagramReceived(rtp(1, ssrc=7), ("127.0.0.1", 40000))
         assert session.b.latched is None and session.b.rtp.rejected == 1
         assert session.b.rtp.forwardTo == ("239.255.0.1", 5004)
+    finally:
+        relay.release(session)
+
+
+def test_unreachableGroupLoggedNotRaised():
+    """
+    An IPv6 group on the IPv4 relay cannot be sent to: setting it logs a
+    warning naming the group, raises nothing into the call, and the side
+    still never latches.
+    """
+    relay, session = _session()
+    try:
+        with capturedLogs() as events:
+            session.b.setTarget("ff05::1", 5004)
+        assert any("ff05::1" in formatEvent(e) for e in events)
+        assert session.b.rtp.strict and session.b.rtcp.strict
     finally:
         relay.release(session)

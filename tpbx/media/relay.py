@@ -192,22 +192,30 @@ class _RelayPort(DatagramReader):
         self.muted = muted
         self.forwardTo = None if muted else self.dest
 
-    def sendToGroup(self) -> None:
+    def sendToGroup(self, group: str) -> None:
         """
-        This port's party is a multicast group (paging, SPEC E4): what
+        This port's party is the multicast C{group} (paging, SPEC E4): what
         is sent to it leaves with a TTL of L{MULTICAST_TTL}, from the
         interface of the bound address when there is one; and nothing
         ever latches (strict: no datagram comes from a group address).
+        A group the socket cannot reach (an IPv6 group on an IPv4 relay,
+        options the system refuses) is logged once here, its packets
+        counted as dropped; nothing raises into the call.
         """
         self.strict = True
         sock = self.sock
-        if sock.family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, MULTICAST_TTL)
-            return
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, MULTICAST_TTL)
-        host = sock.getsockname()[0]
-        if not _unspecified(host):
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(host))
+        try:
+            if sock.family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, MULTICAST_TTL)
+                return
+            if ":" in group:
+                raise OSError("an IPv6 group on an IPv4 relay socket")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, MULTICAST_TTL)
+            host = sock.getsockname()[0]
+            if not _unspecified(host):
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(host))
+        except OSError as e:
+            _log.warn("multicast group {group} cannot be reached: {error}", group=group, error=e)
 
 
 class SideStats:
@@ -276,8 +284,8 @@ class RelaySide:
             self.rtcp.aim(None)
             return
         if _multicast(host):
-            self.rtp.sendToGroup()
-            self.rtcp.sendToGroup()
+            self.rtp.sendToGroup(host)
+            self.rtcp.sendToGroup(host)
         self.rtp.aim((host, port))
         self.rtcp.aim((host, rtcpPort if rtcpPort else port + 1))
 

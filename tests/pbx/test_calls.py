@@ -110,11 +110,14 @@ def test_callerCancels():
 
 
 def test_callerCancelsBeforeRinging():
-    """A CANCEL before B sent anything but 100 still stops B's INVITE."""
+    """A CANCEL before B sent anything but 100 still stops B's INVITE:
+    the PBX's CANCEL waits for that 100, as sec. 9.1 asks."""
     bench = Bench()
     bench.dial(bench.A, "1002")
     bench.A.hangup()
     bench.run()
+    assert bench.B.kinds() == ["INVITE"]
+    bench.run(0.2)
     assert bench.B.kinds() == ["INVITE", "CANCEL", "ACK"]
     assert bench.A.kinds() == [407, 200, 487]
     bench.assertIdle()

@@ -161,16 +161,17 @@ def test_inviteAnsweredAtOnceGetsNoTrying():
     assertIdle(engine, clock)
 
 
-def test_inviteTryingOnceTheTUHasHadItsTurn():
+def test_inviteTryingWhenTheTUTakesItsTime():
     """
-    Sec. 17.2.1: an INVITE the TU does not answer at once gets 100 Trying
-    as soon as the TU returns, and a retransmission of it gets the 100
-    again; the TU's final response follows.
+    Sec. 17.2.1: an INVITE the TU does not answer gets 100 Trying within
+    200 ms, from the engine's one timer; a retransmission of it gets the
+    100 again; the TU's final response follows.
     """
     engine, clock, sender, user = makeEngine(RecordingUser())
     invite = makeRequest("INVITE")
     engine.messageReceived(invite, UDP)
-    assert user.sentBefore == [[]]
+    assert user.sentBefore == [[]] and statuses(sender) == []
+    clock.advance(0.2)
     assert statuses(sender) == [100]
     engine.messageReceived(makeRequest("INVITE"), UDP)
     assert statuses(sender) == [100, 100] and len(user.requests) == 1

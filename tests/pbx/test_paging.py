@@ -165,7 +165,7 @@ def test_inactivityEndsPage():
     bench.run()
     caller = bench.relay.allocated[0]
     caller.onInactive(caller)
-    bench.run()
+    bench.run(0.2)   # C's CANCEL waits for its 100 Trying (sec. 9.1)
     assert bench.A.kinds()[-1] == bench.B.kinds()[-1] == "BYE"
     assert bench.C.kinds()[-2:] == ["CANCEL", "ACK"]
     _assertIdle(bench)
@@ -196,7 +196,7 @@ def test_lateOfferRingsAsRingAll():
     bench.dial(bench.A, "700", body=b"")
     assert bench.calls.pages == set()
     bench.B.answer()
-    bench.run()
+    bench.run(0.2)   # C's CANCEL waits for its 100 Trying (sec. 9.1)
     assert bench.C.kinds()[-2:] == ["CANCEL", "ACK"]
     bench.A.hangup()
     bench.run()

@@ -195,16 +195,17 @@ def test_cancelUnanswered():
 # Server side
 
 def test_serverInviteRejected():
-    """A new INVITE gets 100 Trying at once, then reaches the TU; a
-    retransmission re-sends the latest provisional; a 486 is re-sent on
-    Timer G until the ACK, which is absorbed; Timer I then ends it."""
+    """A new INVITE reaches the TU, nothing sent yet; a retransmission
+    before the TU answered gets 100 Trying at once, later ones the latest
+    provisional; a 486 is re-sent on Timer G until the ACK, which is
+    absorbed; Timer I then ends it."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE")
-    actions = layer.receiveRequest(invite, UDP, 0.0)
-    [trying] = sent(actions)
-    txn = actions[1].transaction
+    [action] = layer.receiveRequest(invite, UDP, 0.0)
+    txn = action.transaction
+    assert action == RequestReceived(invite, txn)
+    [trying] = sent(layer.receiveRequest(invite, UDP, 0.05))
     assert (trying.status, trying.cseq) == (100, (1, "INVITE"))
-    assert actions[1:] == [RequestReceived(invite, txn)]
     assert layer.receiveRequest(invite, UDP, 0.1) == [SendMessage(trying, UDP)]
     ringing, busy = respond(invite, 180), respond(invite, 486)
     layer.sendResponse(txn, ringing, 1.0)
@@ -221,12 +222,31 @@ def test_serverInviteRejected():
     assertEmpty(layer)
 
 
+def test_serverInviteTryingWhenTheTUIsSlow():
+    """An INVITE the TU leaves unanswered gets 100 Trying from its
+    transaction within 200 ms (sec. 17.2.1, Figure 7), on a tenth-of-a-
+    second grid so that INVITEs of the same tenth share one timer; one
+    the TU answers before never gets a 100."""
+    layer = TransactionLayer()
+    slow, quick = makeRequest("INVITE"), makeRequest("INVITE", branch="z9hG4bKquick")
+    slowTxn = layer.receiveRequest(slow, UDP, 10.03)[0].transaction
+    quickTxn = layer.receiveRequest(quick, UDP, 10.08)[0].transaction
+    ringing = respond(quick, 180)
+    assert layer.sendResponse(quickTxn, ringing, 10.09) == [SendMessage(ringing, UDP)]
+    [(at, actions)] = runTimers(layer, 11.0)
+    assert 10.03 + 0.1 <= at <= 10.03 + 0.2
+    [trying] = sent(actions)
+    assert (trying.status, trying.cseq) == (100, (1, "INVITE"))
+    assert slowTxn.lastResponse is trying and quickTxn.lastResponse is ringing
+    assert layer.receiveRequest(quick, UDP, 10.5) == [SendMessage(ringing, UDP)]
+
+
 def test_serverInviteNoAck():
     """Without an ACK, Timer G re-sends up to T2 apart and Timer H ends
     the transaction with a timeout 64*T1 after the final."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE")
-    txn = layer.receiveRequest(invite, UDP, 0.0)[1].transaction
+    txn = layer.receiveRequest(invite, UDP, 0.0)[0].transaction
     layer.sendResponse(txn, respond(invite, 500), 0.0)
     fired = runTimers(layer, 100.0)
     times = [now for now, a in fired if sent(a)]
@@ -241,7 +261,7 @@ def test_serverInviteAccepted():
     nothing and reaches the TU with no transaction."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE")
-    txn = layer.receiveRequest(invite, UDP, 0.0)[1].transaction
+    txn = layer.receiveRequest(invite, UDP, 0.0)[0].transaction
     ok = respond(invite, 200)
     assert layer.sendResponse(txn, ok, 1.0) == [
         SendMessage(ok, UDP), TransactionTerminated(txn, "completed")]
@@ -256,7 +276,7 @@ def test_serverInviteOverTCP():
     transaction at once (Timer I is zero)."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE", transport="TCP")
-    txn = layer.receiveRequest(invite, TCP, 0.0)[1].transaction
+    txn = layer.receiveRequest(invite, TCP, 0.0)[0].transaction
     layer.sendResponse(txn, respond(invite, 486), 0.5)
     assert layer.nextDeadline() == 32.5
     ack = makeRequest("ACK", transport="TCP")
@@ -289,7 +309,7 @@ def test_serverMatchingUsesSentBy():
     layer.receiveRequest(makeRequest("OPTIONS"), UDP, 0.0)
     other = makeRequest("OPTIONS", sentBy="198.51.100.2:5072")
     assert isinstance(layer.receiveRequest(other, UDP, 0.1)[0], RequestReceived)
-    assert len(layer.receiveRequest(makeRequest("INVITE"), UDP, 0.2)) == 2
+    assert isinstance(layer.receiveRequest(makeRequest("INVITE"), UDP, 0.2)[0], RequestReceived)
     assert layer.counts()["server"] == 3
 
 
@@ -298,7 +318,7 @@ def test_cancelMatching():
     cancels by the same key with method INVITE (sec. 9.2)."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE")
-    inviteTxn = layer.receiveRequest(invite, UDP, 0.0)[1].transaction
+    inviteTxn = layer.receiveRequest(invite, UDP, 0.0)[0].transaction
     cancel = makeRequest("CANCEL")
     [received] = layer.receiveRequest(cancel, UDP, 1.0)
     assert received.request is cancel
@@ -314,11 +334,11 @@ def test_rfc2543Matching():
     matches its INVITE."""
     layer = TransactionLayer()
     invite = makeRequest("INVITE", branch="1234")
-    txn = layer.receiveRequest(invite, UDP, 0.0)[1].transaction
+    txn = layer.receiveRequest(invite, UDP, 0.0)[0].transaction
     assert sent(layer.receiveRequest(invite, UDP, 0.5))
     layer.sendResponse(txn, respond(invite, 404, toTag="t9"), 1.0)
     later = makeRequest("INVITE", branch="1234", cseq=2)
-    assert len(layer.receiveRequest(later, UDP, 1.1)) == 2
+    assert isinstance(layer.receiveRequest(later, UDP, 1.1)[0], RequestReceived)
     ack = makeRequest("ACK", branch="1234", toTag="t9")
     assert layer.receiveRequest(ack, UDP, 1.2) == []
     assert txn.state is State.CONFIRMED
@@ -519,7 +539,8 @@ def test_pairDropsFirstInvite():
     pair = Pair(fate)
     txn = pair.send(makeRequest("INVITE"))
     pair.run()
-    assert [r.status for r, _ in pair.tu["client"]] == [100, 180, 486]
+    # The TU rings at once: no 100 Trying (sec. 17.2.1).
+    assert [r.status for r, _ in pair.tu["client"]] == [180, 486]
     assert pair.ended["client"] == [(txn, "completed")]
     assert [reason for _, reason in pair.ended["server"]] == ["completed"]
     assertEmpty(*pair.layers.values())
@@ -568,7 +589,7 @@ def test_serverInviteKind():
     """The layer files INVITEs as ServerInvite and client INVITEs as
     ClientInvite."""
     layer = TransactionLayer()
-    assert isinstance(layer.receiveRequest(makeRequest("INVITE"), UDP, 0.0)[1]
+    assert isinstance(layer.receiveRequest(makeRequest("INVITE"), UDP, 0.0)[0]
                       .transaction, ServerInvite)
     txn, _ = layer.sendRequest(makeRequest("INVITE"), UDP, 0.0)
     assert isinstance(txn, ClientInvite)

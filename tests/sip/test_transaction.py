@@ -251,17 +251,38 @@ def test_clientNonInviteOverTCP():
 
 def test_serverInviteProceeding():
     """A server INVITE starts in Proceeding and hands the INVITE to the TU;
-    provisional responses are sent and re-sent on retransmissions."""
+    provisional responses are sent and re-sent on retransmissions; the
+    TU's first one stops the wait for a 100 Trying of the transaction's
+    own (sec. 17.2.1)."""
     txn, actions = make(ServerInvite)
     assert txn.state is State.PROCEEDING
     assert actions == [RequestReceived(txn.request, txn)]
-    assert txn.receive(txn.request, 0.1) == []
+    assert list(txn.deadlines) == ["Trying"]
     trying, ringing = respond(txn.request, 100), respond(txn.request, 180)
     assert txn.respond(trying, 0.1) == [SendMessage(trying, UDP)]
+    assert not txn.deadlines
     assert txn.receive(txn.request, 0.3) == [SendMessage(trying, UDP)]
     txn.respond(ringing, 1.0)
     assert txn.receive(txn.request, 1.5) == [SendMessage(ringing, UDP)]
     assert not txn.deadlines
+
+
+def test_serverInviteTryingOnRetransmission():
+    """A retransmission before the TU answered gets 100 Trying at once,
+    and the transaction's own wait for it ends (sec. 17.2.1)."""
+    txn, _ = make(ServerInvite)
+    [action] = txn.receive(txn.request, 0.05)
+    trying = action.message
+    assert (trying.status, trying.cseq, action.peer) == (100, txn.request.cseq, UDP)
+    assert txn.lastResponse is trying and not txn.deadlines
+
+
+def test_serverInviteTryingAfterAFailure():
+    """A final response sent before the wait ends stops it: the timer
+    never fires in Completed (sec. 17.2.1)."""
+    txn, _ = make(ServerInvite)
+    txn.respond(respond(txn.request, 486), 0.01)
+    assert "Trying" not in txn.deadlines
 
 
 def test_serverInviteSuccess():

@@ -66,7 +66,7 @@ class SIPEngine:
         now = self._clock.seconds()
         try:
             if isinstance(message, Request):
-                actions = self.layer.receiveRequest(message, peer, now, trying=False)
+                actions = self.layer.receiveRequest(message, peer, now)
             else:
                 actions = self.layer.receiveResponse(message, peer, now)
         except ProtocolError as e:
@@ -143,8 +143,6 @@ class SIPEngine:
         Deliver a request; if the TU fails on it (a bug, never the peer's
         doing), answer 500 so the peer gets a precise error and the server
         transaction completes instead of waiting, unanswered, for ever.
-        An INVITE the TU did not answer at once gets its 100 Trying now
-        (sec. 17.2.1): one answered at once (a 407) needs none.
         """
         transaction = action.transaction
         try:
@@ -156,8 +154,6 @@ class SIPEngine:
                 response = makeResponse(action.request, 500, toTag=newTag())
                 self._run(self.layer.sendResponse(transaction, response,
                                                   self._clock.seconds()))
-        if transaction is not None and action.request.method == "INVITE":
-            self._run(self.layer.sendTrying(transaction, self._clock.seconds()))
 
     def _doResponse(self, action: ResponseReceived) -> None:
         self.user.responseReceived(action.response, action.transaction)

@@ -30,7 +30,6 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
 from tpbx.sip.message import Request, Response
 from tpbx.sip.peer import Peer
-from tpbx.sip.reply import makeResponse
 from tpbx.sip.timers import TimerConfig
 from tpbx.sip.transaction import (
     ClientInvite, ClientNonInvite, ClientTransaction, Input, RequestReceived,
@@ -119,18 +118,16 @@ class TransactionLayer:
     # Messages from the transport
 
     def receiveRequest(self, request: Request, peer: Peer,
-                       now: float, trying: bool = True) -> list:
+                       now: float) -> list:
         """
         A request arrived (sec. 17.2.3).  A retransmission, or the ACK for
         a non-2xx response, goes to its transaction; an ACK matching none
         goes to the TU with transaction L{None}; anything else starts a
         server transaction.
 
-        @param trying: answer a new INVITE 100 Trying at once (sec.
-            17.2.1).  L{False} when the caller will call L{sendTrying}
-            once the TU has had its turn: a TU that answers at once (a 407
-            challenge) then needs no 100 at all (the RFC's "unless it
-            knows that the TU will generate a ... response within 200 ms").
+        A new INVITE's transaction sends 100 Trying by itself if the TU
+        does not answer within 200 ms (L{ServerInvite.start}).
+
         @return: the actions.
         @raise ProtocolError: (400) when the request cannot be matched
             (no or bad Via); the caller answers it statelessly.
@@ -141,29 +138,10 @@ class TransactionLayer:
             return self._after(transaction, transaction.receive(request, now))
         if request.method == "ACK":
             return [RequestReceived(request, None)]
-        if request.method == "INVITE":
-            transaction = ServerInvite(key, request, peer, self.timers,
-                                       self._schedule)
-            self._servers[key] = transaction
-            if trying:
-                return self.sendTrying(transaction, now) + transaction.start(now)
-        else:
-            transaction = ServerNonInvite(key, request, peer, self.timers,
-                                          self._schedule)
-            self._servers[key] = transaction
+        kind = ServerInvite if request.method == "INVITE" else ServerNonInvite
+        transaction = self._servers[key] = kind(key, request, peer, self.timers,
+                                                self._schedule)
         return transaction.start(now)
-
-    def sendTrying(self, transaction: ServerTransaction, now: float) -> list:
-        """
-        Answer an INVITE server transaction 100 Trying (sec. 17.2.1) if it
-        has sent no response yet and has not ended.
-
-        @return: the actions.
-        """
-        if (transaction.lastResponse is not None
-                or transaction.state is not State.PROCEEDING):
-            return []
-        return transaction.respond(makeResponse(transaction.request, 100), now)
 
     def receiveResponse(self, response: Response, peer: Peer,
                         now: float) -> list:

@@ -11,9 +11,15 @@ one place.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["TimerConfig"]
+__all__ = ["TimerConfig", "TRYING_WAIT"]
+
+# How long an INVITE server transaction leaves the TU to answer before it
+# sends 100 Trying itself, at least (at most twice that): Figure 7 of sec.
+# 17.2.1, "send 100 if TU won't in 200ms".
+TRYING_WAIT = 0.1
 
 # Timer D: "at least 32 seconds for unreliable transports" (sec. 17.1.1.2).
 # It is a fixed floor, not a multiple of T1.
@@ -45,6 +51,17 @@ class TimerConfig:
             raise ValueError("timers need 0 < T1 <= T2")
         if self.t4 <= 0:
             raise ValueError("T4 must be positive")
+
+    @staticmethod
+    def tryingAt(now: float) -> float:
+        """
+        When an INVITE server transaction whose TU has not answered sends
+        100 Trying (sec. 17.2.1): the first multiple of L{TRYING_WAIT}
+        at least L{TRYING_WAIT} from C{now}, so within 200 ms, and the same
+        time for every INVITE of a tenth of a second, so that under load
+        the 100s still due are sent together, by one timer.
+        """
+        return math.ceil((now + TRYING_WAIT) / TRYING_WAIT) * TRYING_WAIT
 
     @property
     def timerA(self) -> float:

@@ -33,6 +33,7 @@ from tpbx.errors import ProtocolError
 from tpbx.sip.headers import Headers, splitCommas
 from tpbx.sip.message import Request, Response
 from tpbx.sip.peer import Peer
+from tpbx.sip.reply import makeResponse
 from tpbx.sip.timers import TimerConfig
 
 __all__ = [
@@ -76,10 +77,14 @@ class Input(Enum):
     TIMER_I = "Timer I fires"
     TIMER_J = "Timer J fires"
     TIMER_K = "Timer K fires"
+    TIMER_TRYING = "the TU did not answer in time"
     TRANSPORT_ERROR = "transport error"
 
 
 TIMER_INPUTS = {name: Input[f"TIMER_{name}"] for name in "ABDEFGHIJK"}
+# The INVITE server transaction's own wait for its TU (sec. 17.2.1).
+TRYING = "Trying"
+TIMER_INPUTS[TRYING] = Input.TIMER_TRYING
 
 # Status class (status // 100) -> input, for responses received and sent.
 _RECEIVED = (None, Input.PROVISIONAL, Input.SUCCESS) + (Input.FAILURE,) * 4
@@ -231,7 +236,10 @@ class Transaction:
         if duration <= 0:
             self._due.append(TIMER_INPUTS[name])
             return
-        at = now + duration
+        self._startAt(name, now + duration)
+
+    def _startAt(self, name: str, at: float) -> None:
+        """Start timer C{name} to fire at C{at}."""
         self.deadlines[name] = at
         if self._schedule is not None:
             self._schedule(self, name, at)
@@ -476,7 +484,41 @@ class ServerInvite(ServerTransaction):
     __slots__ = ()
     INITIAL = State.PROCEEDING
 
+    def start(self, now: float) -> list:
+        """
+        Pass the INVITE to the TU and give it until
+        L{TimerConfig.tryingAt} to answer, after which this transaction
+        sends 100 Trying itself (sec. 17.2.1, Figure 7: "send 100 if TU
+        won't in 200ms").  A TU that answers at once (a 407 challenge)
+        needs no 100, and a B2BUA's usually relays the callee's 180 well
+        within the wait: the 100 is then never sent.
+
+        @return: the actions announcing the new request to the TU.
+        """
+        self._startAt(TRYING, self._timers.tryingAt(now))
+        return ServerTransaction.start(self, now)
+
+    def _sendTrying(self, message, now: float) -> list:
+        """Timer Trying: the TU has not answered; 100 Trying quenches
+        the client's retransmissions (sec. 17.2.1)."""
+        if self.lastResponse is not None:
+            return []
+        return self._sendResponse(makeResponse(self.request, 100), now)
+
+    def _retransmitted(self, request: Request, now: float) -> list:
+        """A retransmission in Proceeding: the last response again, or
+        the 100 not sent yet, at once (sec. 17.2.1)."""
+        if self.lastResponse is None:
+            self._stop(TRYING)
+            return self._sendTrying(request, now)
+        return self._resendResponse(request, now)
+
+    def _sendProvisional(self, response: Response, now: float) -> list:
+        self._stop(TRYING)
+        return self._sendResponse(response, now)
+
     def _sendFailure(self, response: Response, now: float) -> list:
+        self._stop(TRYING)
         # Timer G only over unreliable transports, H always.
         if not self.peer.reliable:
             self._startRetransmit("G", self._timers.timerG, now)
@@ -494,11 +536,12 @@ class ServerInvite(ServerTransaction):
         return []
 
     TABLE = {
-        (_P, Input.REQUEST): (Transaction._resendResponse, _P),
+        (_P, Input.REQUEST): (_retransmitted, _P),
         (_P, Input.ACK): (_ABSORB, _P),
-        (_P, Input.SEND_PROVISIONAL): (Transaction._sendResponse, _P),
+        (_P, Input.SEND_PROVISIONAL): (_sendProvisional, _P),
         (_P, Input.SEND_SUCCESS): (Transaction._sendResponse, _X),
         (_P, Input.SEND_FAILURE): (_sendFailure, _CO),
+        (_P, Input.TIMER_TRYING): (_sendTrying, _P),
         (_P, Input.TRANSPORT_ERROR): (_ABSORB, _X),
         (_CO, Input.REQUEST): (Transaction._resendResponse, _CO),
         (_CO, Input.ACK): (_confirm, _CF),

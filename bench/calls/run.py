@@ -17,16 +17,21 @@ measures
 The server runs on CPU 0 and both SIPps on CPU 1 (taskset), all on
 127.0.0.1, every loop bounded in steps and time.  sippy runs
 b2bua_simple (static next hop, no auth, no media relay) from its own venv.
+tpbx runs twice: as a PBX anchors media by default (kind C{tpbx}: a relay
+session a call), and with both extensions on direct media (kind
+C{tpbx-direct}: no relay, the work sippy's b2bua_simple does, plus tpbx's
+digest auth, dial plan and CDRs).
 
     python3 bench/calls/run.py                  # full run, writes docs/PERFORMANCE.md
     python3 bench/calls/run.py --quick          # smoke run, prints only
     python3 bench/calls/run.py --servers tpbx --rates 300,400 --duration 10
+    python3 bench/calls/run.py --servers tpbx-direct,sippy
 """
 
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +67,8 @@ DEFAULTS = {
 
 #: tpbx's --rtp-timeout in this benchmark (no RTP is sent).
 HELD_RTP_TIMEOUT = 3600
+#: The server kinds: tpbx relaying media, tpbx on direct media, sippy.
+KINDS = ("tpbx", "tpbx-direct", "sippy")
 
 
 @dataclass(kw_only=True)
@@ -93,10 +100,13 @@ class Bench:
 
     def start(self):
         """Start the server (CPU 0); tpbx: register 200 on the UAS port."""
-        if self.kind == "tpbx":
+        if self.tpbx:
+            extensions = makeExtensions([CALLER, CALLEE])
+            if self.kind == "tpbx-direct":
+                extensions = [replace(e, directMedia=True) for e in extensions]
             # No RTP flows here: the held calls must outlive the relay's
             # silence timeout.
-            self.server = startCallServer(self.workDir / "data", makeExtensions([CALLER, CALLEE]),
+            self.server = startCallServer(self.workDir / "data", extensions,
                                           python=self.args.python, cpu=SERVER_CPU,
                                           rtpTimeout=HELD_RTP_TIMEOUT)
             registerAnswerer(self.server, self.workDir, CALLEE, self.uasPort, cpu=CLIENT_CPU)
@@ -104,6 +114,11 @@ class Bench:
             self.server = SippyB2bua(self.workDir, self.args.sippy_python,
                                      "127.0.0.1:%d" % self.uasPort)
             self.server.start(cpu=SERVER_CPU)
+
+    @property
+    def tpbx(self) -> bool:
+        """Whether this is a tpbx (challenging every call), not sippy."""
+        return self.kind != "sippy"
 
     def stop(self):
         """Stop the server by PID."""
@@ -118,7 +133,7 @@ class Bench:
         @return: (UAC L{tests.e2e.harness.SippResult}, wall seconds, server CPU s,
             what C{during} returned).
         """
-        tpbx = self.kind == "tpbx"
+        tpbx = self.tpbx
         uas = SippProcess.start(self.workDir, "uas_answer.xml", ["-m", calls], cpu=CLIENT_CPU,
                                 port=self.uasPort)
         try:
@@ -173,7 +188,7 @@ class Bench:
 
         def sample():
             mid["pss"] = pssBytes(processTree(self.server.pid))
-            return self.server.api("/api/v1/status")["calls"] if self.kind == "tpbx" else "n/a"
+            return self.server.api("/api/v1/status")["calls"] if self.tpbx else "n/a"
         res, _, _, held = self.run(n, rate, hold, ramp + hold / 1000 + 60,
                                    during=(ramp + self.args.settle, sample))
         ok = res.stats.get("SuccessfulCall(C)", 0)
@@ -221,14 +236,19 @@ def tableRows(results):
 
 
 def ratioLines(results):
-    """@return: the tpbx/sippy ratios, when both ran."""
-    if not {"tpbx", "sippy"} <= results.keys():
+    """@return: the ratios of each tpbx kind to sippy, when both ran."""
+    if "sippy" not in results:
         return []
-    (_, bt, mt), (_, bs, ms) = results["tpbx"], results["sippy"]
-    rate = "%.2f" % (bt.achieved / bs.achieved) if bt and bs else "n/a"
-    memory = "%.2f" % (mt.bytesPerCall / ms.bytesPerCall) if ms.bytesPerCall > 0 else "n/a"
-    return ["- call setups/s tpbx/sippy: %s (aim: at least 3)" % rate,
-            "- memory per held call tpbx/sippy: %s (aim for tpbx: at most 10 KB per call)" % memory]
+    _, bs, ms = results["sippy"]
+    lines = []
+    for kind in results.keys() - {"sippy"}:
+        _, bt, mt = results[kind]
+        rate = "%.2f" % (bt.achieved / bs.achieved) if bt and bs else "n/a"
+        memory = "%.2f" % (mt.bytesPerCall / ms.bytesPerCall) if ms.bytesPerCall > 0 else "n/a"
+        lines += ["- call setups/s %s/sippy: %s (aim: at least 3)" % (kind, rate),
+                  "- memory per held call %s/sippy: %s (aim for tpbx: at most 10 KB per call)"
+                  % (kind, memory)]
+    return sorted(lines)
 
 
 def summaryLines(results):
@@ -253,7 +273,8 @@ def markdown(results, args, argv):
         "registered as extension 200 on tpbx). Server on CPU 0, both SIPps on CPU 1, "
         "127.0.0.1 only, UDP. tpbx: digest auth on every call, a relay session (4 UDP "
         "sockets) allocated per call, CDRs written, 127.0.0.1 whitelisted so the flood "
-        "guard leaves SIPp alone. sippy: `sippy.b2bua_simple` (PyPI `sippy`) with a static "
+        "guard leaves SIPp alone; tpbx-direct: the same with both extensions on direct "
+        "media (no relay session). sippy: `sippy.b2bua_simple` (PyPI `sippy`) with a static "
         "next hop, no auth, no media relay. A step passes with < 1 %% failed calls, fewer "
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
         "the first failing step ends the series. Memory: %d calls held at once (started at "
@@ -268,7 +289,7 @@ def markdown(results, args, argv):
 
 def parseArgs(argv):
     """@return: the parsed options, with --quick defaults applied."""
-    ap = options.benchParser(__doc__, ("tpbx", "sippy"), "smoke run: 3 s steps, 200 held calls",
+    ap = options.benchParser(__doc__, KINDS, "smoke run: 3 s steps, 200 held calls",
                              DEFAULTS)
     ap.add_argument("--hold", type=int, default=1000, help="ms each call is held in the rate steps")
     ap.add_argument("--held", type=int,
@@ -294,7 +315,8 @@ def main(argv=None):
     with runner.workDirectory("calls", args.keep) as work:
         if "sippy" in args.servers and not args.sippy_python:
             args.sippy_python = ensureSippy(work / "sippy-venv")
-        available = {"tpbx": tpbxAvailable(), "sippy": bool(args.sippy_python)}
+        available = {"tpbx": tpbxAvailable(), "tpbx-direct": tpbxAvailable(),
+                     "sippy": bool(args.sippy_python)}
         results, status = runner.measureEach(
             args.servers, available, lambda kind, log: benchServer(kind, args, work / kind, log),
             errors=runner.MEASURE_ERRORS + (KeyError,))

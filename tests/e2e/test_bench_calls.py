@@ -21,7 +21,7 @@ from tests.e2e.harness import REPO, tpbxAvailable
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("kind", ["tpbx", "sippy"])
+@pytest.mark.parametrize("kind", ["tpbx", "tpbx-direct", "sippy"])
 def test_quickRun(kind, tmp_path):
     """A --quick run of one server exits 0 and prints that server's result row."""
     requireBinaries("sipp", "taskset")

@@ -31,7 +31,7 @@ digest auth, dial plan and CDRs).
 import signal
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,14 +101,14 @@ class Bench:
     def start(self):
         """Start the server (CPU 0); tpbx: register 200 on the UAS port."""
         if self.tpbx:
-            extensions = makeExtensions([CALLER, CALLEE])
-            if self.kind == "tpbx-direct":
-                extensions = [replace(e, directMedia=True) for e in extensions]
             # No RTP flows here: the held calls must outlive the relay's
             # silence timeout.
-            self.server = startCallServer(self.workDir / "data", extensions,
+            self.server = startCallServer(self.workDir / "data", makeExtensions([CALLER, CALLEE]),
                                           python=self.args.python, cpu=SERVER_CPU,
                                           rtpTimeout=HELD_RTP_TIMEOUT)
+            if self.kind == "tpbx-direct":
+                for number in (CALLER, CALLEE):
+                    self.server.admin("extension", "set", str(number), "--direct-media")
             registerAnswerer(self.server, self.workDir, CALLEE, self.uasPort, cpu=CLIENT_CPU)
         else:
             self.server = SippyB2bua(self.workDir, self.args.sippy_python,

@@ -11,6 +11,7 @@ import struct
 from twisted.internet.testing import MemoryReactorClock
 
 from tpbx.config import PortRange
+from tpbx.media.readers import ReactorReaders
 from tpbx.media.relay import RTPRelay
 
 __all__ = ["rtp", "rtcp", "FakeSocket", "FakeNetwork", "makeRelay", "INTERNAL", "EXTERNAL",
@@ -81,7 +82,10 @@ class FakeNetwork:
 
 
 def makeRelay(timeout=60.0, busy=(), family=socket.AF_INET, **kw):
-    """@return: C{(reactor, net, relay)} on 127.0.0.1 with small port ranges."""
+    """
+    @return: C{(reactor, net, relay)} on 127.0.0.1 with small port ranges;
+        the fake sockets register with the memory reactor itself.
+    """
     reactor, net = MemoryReactorClock(), FakeNetwork(busy, family)
     return reactor, net, RTPRelay(reactor, "127.0.0.1", INTERNAL, EXTERNAL, timeout,
-                                  openSocket=net.open, **kw)
+                                  openSocket=net.open, readers=ReactorReaders(reactor), **kw)

@@ -13,6 +13,7 @@ from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
 from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
+from tpbx.media.readers import ReactorReaders
 from tpbx.media.relay import CHECK_INTERVAL, PortsExhausted, RTPRelay
 
 from .support import A_SDP, B_SDP, makeRelay, rtcp, rtp
@@ -333,7 +334,7 @@ def test_rangesSharedOrDisjoint():
     """Equal ranges share one pool; overlapping different ranges are refused."""
     reactor, net, _ = makeRelay()
     same = RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7003), PortRange(7000, 7003),
-                    openSocket=net.open)
+                    openSocket=net.open, readers=ReactorReaders(reactor))
     same.allocate("c")
     assert same.stats()["external"]["inUse"] == 2
     with pytest.raises(PortsExhausted):

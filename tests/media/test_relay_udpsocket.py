@@ -4,7 +4,7 @@ Tests for L{tpbx.media.udpsocket}, the relay's bare sockets: draining a
 bounded number of datagrams per wake-up, surviving ICMP errors and failing
 handlers, the raised receive buffer, and closing.  Real sockets bind
 127.0.0.1 port 0; the reactor is a memory one (C{doRead} is called by the
-test, as the reactor would when the socket is readable).
+test, as the registry would when the socket is readable).
 """
 
 import errno
@@ -20,6 +20,7 @@ from twisted.logger import capturedLogs
 from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
+from tpbx.media.readers import EpollReaders, ReactorReaders
 from tpbx.media.relay import RTPRelay
 from tpbx.media.udpsocket import (
     READS_PER_WAKEUP, RECEIVE_BUFFER, DatagramReader, UDPSocketOpener,
@@ -36,8 +37,8 @@ class Recorder(DatagramReader):
 
     __slots__ = ("got",)
 
-    def __init__(self, reactor, sock):
-        DatagramReader.__init__(self, reactor, sock)
+    def __init__(self, readers, sock):
+        DatagramReader.__init__(self, readers, sock)
         self.got = []
 
     def datagramReceived(self, data, addr):
@@ -60,10 +61,16 @@ class QueueSocket:
 
 
 @pytest.fixture
-def reader():
-    """A started L{Recorder} on a real socket at 127.0.0.1 port 0."""
-    reactor = MemoryReactorClock()
-    recorder = Recorder(reactor, UDPSocketOpener()("127.0.0.1", 0))
+def reactor():
+    """A memory reactor the readers register with."""
+    return MemoryReactorClock()
+
+
+@pytest.fixture
+def reader(reactor):
+    """A started L{Recorder} on a real socket at 127.0.0.1 port 0, on the
+    memory reactor itself."""
+    recorder = Recorder(ReactorReaders(reactor), UDPSocketOpener()("127.0.0.1", 0))
     recorder.startReading()
     yield recorder
     recorder.close()
@@ -96,10 +103,10 @@ def readUntil(reader, count):
     return wakeups
 
 
-def test_providesReadDescriptor(reader):
-    """The reader is an IReadDescriptor, registered with the reactor."""
+def test_providesReadDescriptor(reactor, reader):
+    """The reader is an IReadDescriptor, registered with its registry."""
     assert verifyObject(IReadDescriptor, reader)
-    assert reader._reactor.readers == {reader}
+    assert reactor.readers == {reader}
     assert reader.fileno() == reader.sock.fileno() > 0
     assert isinstance(reader.logPrefix(), str)
 
@@ -118,7 +125,7 @@ def test_drainsBoundedNumberPerWakeup():
     """One wake-up reads every waiting datagram up to READS_PER_WAKEUP; the
     rest wait for the next (fairness between sockets)."""
     queued = [b"%d" % i for i in range(READS_PER_WAKEUP + 8)]
-    recorder = Recorder(MemoryReactorClock(), QueueSocket(queued))
+    recorder = Recorder(ReactorReaders(MemoryReactorClock()), QueueSocket(queued))
     recorder.doRead()
     assert [data for data, _ in recorder.got] == queued[:READS_PER_WAKEUP]
     recorder.doRead()
@@ -134,7 +141,7 @@ def test_transientErrorsSkipped():
     items = [b"1", ConnectionRefusedError(errno.ECONNREFUSED, "refused"), b"2",
              InterruptedError(errno.EINTR, "interrupted"),
              OSError(errno.ENOBUFS, "no buffers"), b"3"]
-    recorder = Recorder(MemoryReactorClock(), QueueSocket(items))
+    recorder = Recorder(ReactorReaders(MemoryReactorClock()), QueueSocket(items))
     recorder.doRead()
     assert [data for data, _ in recorder.got] == [b"1", b"2", b"3"]
 
@@ -142,7 +149,7 @@ def test_transientErrorsSkipped():
 def test_otherReceiveErrorEndsWakeupWithoutRaising():
     """An unexpected receive error is logged and ends this wake-up; it does
     not reach the reactor."""
-    recorder = Recorder(MemoryReactorClock(), QueueSocket([OSError(errno.EBADF, "bad"), b"x"]))
+    recorder = Recorder(ReactorReaders(MemoryReactorClock()), QueueSocket([OSError(errno.EBADF, "bad"), b"x"]))
     with capturedLogs() as logged:
         recorder.doRead()
     assert recorder.got == [] and logged
@@ -160,7 +167,7 @@ def test_failingHandlerDoesNotStopReading():
             Recorder.datagramReceived(self, data, addr)
             raise ZeroDivisionError()
 
-    failing = Failing(MemoryReactorClock(), QueueSocket([b"1", b"2"]))
+    failing = Failing(ReactorReaders(MemoryReactorClock()), QueueSocket([b"1", b"2"]))
     with capturedLogs() as logged:
         failing.doRead()
     assert [data for data, _ in failing.got] == [b"1", b"2"]
@@ -249,10 +256,10 @@ def test_bindFailureClosesSocket(client):
     assert _openDescriptors() == before
 
 
-def test_closeRemovesReader(reader):
-    """close unregisters from the reactor and closes the socket; twice is fine."""
+def test_closeRemovesReader(reactor, reader):
+    """close unregisters from the registry and closes the socket; twice is fine."""
     reader.close()
-    assert reader._reactor.readers == set() and reader.fileno() == -1
+    assert reactor.readers == set() and reader.fileno() == -1
     reader.close()
 
 
@@ -275,26 +282,31 @@ def _freeRange(size=40):
     return PortRange(first, first + size - 1)
 
 
-def test_relayOnRealSocketsLeaksNothing():
-    """Allocating and releasing sessions on real sockets registers four
-    readers a session, and leaves no reader, descriptor or port behind."""
-    reactor, ports = MemoryReactorClock(), _freeRange()
+def test_relayOnRealSocketsLeaksNothing(reactor):
+    """Allocating and releasing sessions on real sockets files four readers
+    a session in the relay's epoll, itself the reactor's one reader while
+    sessions are up; it leaves no reader, descriptor or port behind."""
+    ports = _freeRange()
     relay = RTPRelay(reactor, "127.0.0.1", ports, ports)
+    readers = relay._readers
+    assert isinstance(readers, EpollReaders)
     before = _openDescriptors()
     for _ in range(3):
         sessions = [relay.allocate("c%d" % i) for i in range(4)]
-        assert len(reactor.readers) == 16
+        assert readers.count == 16 and reactor.readers == {readers}
         for session in sessions:
             relay.release(session)
-        assert reactor.readers == set()
+        assert readers.count == 0 and reactor.readers == set()
     counts = relay.stats()["internal"]
     assert (counts["inUse"], counts["free"] + counts["bad"]) == (0, counts["size"])
     assert _openDescriptors() == before
 
 
-def test_relayForwardsOnRealSockets(client):
-    """A packet read from side a's socket leaves side b's socket for b's target."""
-    reactor, ports = MemoryReactorClock(), _freeRange()
+def test_relayForwardsOnRealSockets(reactor, client):
+    """A packet read from side a's socket (the relay's registry calls it, as
+    the reactor would call the registry) leaves side b's socket for b's
+    target."""
+    ports = _freeRange()
     relay = RTPRelay(reactor, "127.0.0.1", ports, ports)
     session = relay.allocate("c")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
@@ -302,7 +314,7 @@ def test_relayForwardsOnRealSockets(client):
         session.b.setTarget(*b.getsockname())
         client.sendto(rtp(1), ("127.0.0.1", session.a.port))
         waitFor(session.a.rtp.sock)
-        session.a.rtp.doRead()
+        relay._readers.doRead()
         waitFor(b)
         assert b.recvfrom(2048) == (rtp(1), ("127.0.0.1", session.b.port))
     assert session.a.latched == client.getsockname()

@@ -16,8 +16,9 @@ sources, time kept by one periodic check for the whole relay.  A kernel
 fast path can replace that one method later.
 
 Memory is per call, so a session is small: four slotted readers, each
-around a bare socket on the reactor (L{tpbx.media.udpsocket}), two slotted
-sides and the session itself, about 2 KB with the reactor's bookkeeping
+around a bare socket (L{tpbx.media.udpsocket}) filed in the relay's own
+epoll (L{tpbx.media.readers}, nothing in the reactor's tables), two
+slotted sides and the session itself: about 1.6 KB
 (C{bench/profile/relay_memory.py}).
 """
 
@@ -35,6 +36,7 @@ from zope.interface import implementer
 
 from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.ports import PortPool
+from tpbx.media.readers import defaultReaders
 from tpbx.media.rtp import ssrcOf
 from tpbx.media.udpsocket import DatagramReader, UDPSocketOpener
 
@@ -89,13 +91,14 @@ class _RelayPort(DatagramReader):
                  "muted", "ssrc", "packetsIn", "bytesIn", "dropped", "rejected",
                  "heardAt", "seenCount")
 
-    def __init__(self, reactor, sock, strict: bool, now: float):
+    def __init__(self, readers, sock, strict: bool, now: float):
         """
-        @param reactor: L{IReactorFDSet} and L{IReactorTime}.
+        @param readers: the relay's socket registry (L{tpbx.media.readers});
+            its C{seconds} is the time.
         @param sock: the bound socket, owned from now on.
         @param now: the time, when nothing was heard yet.
         """
-        DatagramReader.__init__(self, reactor, sock)
+        DatagramReader.__init__(self, readers, sock)
         self.strict = strict
         self.source = self.dest = self.forwardTo = self.target = None
         self.peer = self.tap = self.ssrc = None
@@ -130,7 +133,7 @@ class _RelayPort(DatagramReader):
     def _tapped(self, data):
         """Show an accepted packet to the tap; a failing tap is logged, not fatal."""
         try:
-            self.tap(data, self._reactor.seconds())
+            self.tap(data, self._readers.seconds())
         except Exception:
             _log.failure("media tap failed")
 
@@ -149,7 +152,7 @@ class _RelayPort(DatagramReader):
             return False
         if self.strict and (self.target is None or addr[0] != self.target[0]):
             return False
-        now = self._reactor.seconds()
+        now = self._readers.seconds()
         if self.source is not None and ssrc == self.ssrc and not self._silent(now):
             return False
         _log.debug("media latched {source} (was {old}, ssrc {ssrc:08x})",
@@ -374,7 +377,7 @@ class RTPRelay:
     def __init__(self, reactor, bindHost: str, internalRange, externalRange,
                  inactivityTimeout: float = 60.0, *, internalAddress: str | None = None,
                  externalAddress: str | None = None, strict: bool = False,
-                 openSocket=None):
+                 openSocket=None, readers=None):
         """
         @param reactor: L{IReactorFDSet} and L{IReactorTime}.
         @param bindHost: the address every socket binds (IPv6 when it
@@ -388,6 +391,8 @@ class RTPRelay:
         @param strict: latch only to sources on the SDP target's host.
         @param openSocket: C{(host, port) -> socket}, bound and non-blocking,
             raising L{OSError}; by default a L{UDPSocketOpener}, a fake in tests.
+        @param readers: where the sockets register (L{tpbx.media.readers});
+            by default L{defaultReaders}, the relay's own epoll on Linux.
         @raise ValueError: when the ranges overlap without being equal.
         """
         self._reactor, self._bindHost = reactor, bindHost
@@ -401,6 +406,7 @@ class RTPRelay:
         else:
             external = PortPool(externalRange.first, externalRange.last)
         self._pools = {False: internal, True: external}
+        self._readers = readers if readers is not None else defaultReaders(reactor)
         self._addresses = {False: internalAddress or bindHost,
                            True: externalAddress or bindHost}
         self._sessions: set[RelaySession] = set()
@@ -465,8 +471,8 @@ class RTPRelay:
             rtp.close()
             raise
         now = self._reactor.seconds()
-        return (_RelayPort(self._reactor, rtp, self._strict, now),
-                _RelayPort(self._reactor, rtcp, self._strict, now))
+        return (_RelayPort(self._readers, rtp, self._strict, now),
+                _RelayPort(self._readers, rtcp, self._strict, now))
 
     def release(self, session: RelaySession):
         """See L{IMediaRelay.release}; the sockets are closed at once."""

@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.media.test_relay_udpsocket -*-
 """
-A bare UDP socket on the reactor, for the RTP relay.
+A bare UDP socket for the RTP relay, read when the event loop says so.
 
 Why not C{reactor.listenUDP}: a call holds four sockets, and a Twisted
 C{udp.Port} with its protocol, log context and instance dicts weighs
 about a kilobyte each; the relay needs none of it.  L{DatagramReader} is
-one slotted object around a non-blocking C{socket.socket}, registered
-with C{reactor.addReader} (it provides L{IReadDescriptor}).  Each
-wake-up drains up to L{READS_PER_WAKEUP} datagrams, so a burst costs one
-trip through the reactor instead of one per packet, yet one busy socket
+one slotted object around a non-blocking C{socket.socket}; it provides
+L{IReadDescriptor} and registers with a registry of
+L{tpbx.media.readers} (one epoll of the relay's own, or the reactor
+itself).  Each wake-up drains up to L{READS_PER_WAKEUP} datagrams, so a
+burst costs one wake-up instead of one per packet, yet one busy socket
 cannot starve the others.  Errors of a single datagram (ICMP port
 unreachable reported as C{ECONNREFUSED} after a C{sendto}, C{EINTR},
 C{ENOBUFS}) are skipped; nothing raises into the reactor.
@@ -113,31 +114,33 @@ class UDPSocketOpener:
 @implementer(IReadDescriptor)
 class DatagramReader:
     """
-    One bound UDP socket on the reactor.  Subclasses define
-    C{datagramReceived(data, addr)}, called for every datagram read; it
-    should not raise (a failure is logged and the next datagram read).
+    One bound UDP socket, read when its registry says datagrams wait.
+    Subclasses define C{datagramReceived(data, addr)}, called for every
+    datagram read; it should not raise (a failure is logged and the next
+    datagram read).
 
     @ivar sock: the socket (non-blocking, bound).
     """
 
-    __slots__ = ("sock", "_reactor")
+    __slots__ = ("sock", "_readers")
 
-    def __init__(self, reactor, sock: socket.socket):
+    def __init__(self, readers, sock: socket.socket):
         """
-        @param reactor: an L{IReactorFDSet} (and L{IReactorTime} for
+        @param readers: where this reader registers, a registry of
+            L{tpbx.media.readers} (C{add}, C{remove}, and C{seconds} for
             subclasses that keep time).
         @param sock: a bound non-blocking socket, e.g. from L{UDPSocketOpener};
             this reader owns it from now on.
         """
-        self._reactor, self.sock = reactor, sock
+        self._readers, self.sock = readers, sock
 
     def startReading(self) -> None:
-        """Register with the reactor: L{doRead} runs when datagrams wait."""
-        self._reactor.addReader(self)
+        """Register with the registry: L{doRead} runs when datagrams wait."""
+        self._readers.add(self)
 
     def close(self) -> None:
         """Stop reading and close the socket; idempotent."""
-        self._reactor.removeReader(self)
+        self._readers.remove(self)
         self.sock.close()
 
     def sendto(self, data: bytes, addr) -> bool:
@@ -159,13 +162,13 @@ class DatagramReader:
         return self.sock.fileno()
 
     def logPrefix(self) -> str:
-        """@return: the log system of reactor callbacks on this socket."""
+        """@return: the log system of callbacks on this socket."""
         return "udp"
 
     def doRead(self) -> None:
         """
         Read and dispatch up to L{READS_PER_WAKEUP} datagrams; stop early
-        when the socket is drained.  The reactor calls again while more
+        when the socket is drained.  The registry calls again while more
         wait (level-triggered).  Never raises.
         """
         recvfrom, received = self.sock.recvfrom, self.datagramReceived
@@ -185,5 +188,5 @@ class DatagramReader:
                 _log.failure("datagram handler failed")
 
     def connectionLost(self, reason) -> None:
-        """The reactor dropped this reader (shutdown): close the socket."""
+        """The registry dropped this reader (reactor shutdown): close the socket."""
         self.sock.close()

@@ -30,12 +30,15 @@ class PortPool:
         @raise ValueError: when the range holds no even/odd pair.
         """
         self.first, self.last = first, last
-        start = first + (first & 1)
+        self._start = start = first + (first & 1)
         self._free = deque(range(start, last, 2))
         if not self._free:
             raise ValueError(f"port range {first}-{last} holds no RTP/RTCP pair")
         self._size = len(self._free)
-        self._inUse: set[int] = set()
+        # One byte a pair, set while allocated: a fixed table, where a set
+        # of the ports in use would grow with the calls.
+        self._allocated = bytearray(self._size)
+        self._inUse = 0
         self._bad: set[int] = set()
 
     def __contains__(self, port: int) -> bool:
@@ -52,7 +55,8 @@ class PortPool:
         if not self._free:
             return None
         port = self._free.popleft()
-        self._inUse.add(port)
+        self._allocated[(port - self._start) >> 1] = 1
+        self._inUse += 1
         return port
 
     def release(self, port: int) -> None:
@@ -62,9 +66,7 @@ class PortPool:
         @raise ValueError: when C{port} is not allocated (a double release
             is a bug in the caller, not something to paper over).
         """
-        if port not in self._inUse:
-            raise ValueError(f"port {port} is not allocated")
-        self._inUse.remove(port)
+        self._take(port)
         self._free.append(port)
 
     def markBad(self, port: int) -> None:
@@ -74,10 +76,19 @@ class PortPool:
 
         @raise ValueError: when C{port} is not allocated.
         """
-        if port not in self._inUse:
-            raise ValueError(f"port {port} is not allocated")
-        self._inUse.remove(port)
+        self._take(port)
         self._bad.add(port)
+
+    def _take(self, port: int) -> None:
+        """
+        Mark an allocated port no longer allocated.
+
+        @raise ValueError: when C{port} is not allocated.
+        """
+        if port not in self or not self._allocated[(port - self._start) >> 1]:
+            raise ValueError(f"port {port} is not allocated")
+        self._allocated[(port - self._start) >> 1] = 0
+        self._inUse -= 1
 
     @property
     def size(self) -> int:
@@ -92,7 +103,7 @@ class PortPool:
     @property
     def inUse(self) -> int:
         """@return: how many pairs are allocated."""
-        return len(self._inUse)
+        return self._inUse
 
     @property
     def bad(self) -> int:

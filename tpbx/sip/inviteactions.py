@@ -121,7 +121,7 @@ def confirmedInvite(invite: Request, role: Role) -> Request:
         L{tpbx.sip.invite.InviteSession} of C{role} reads; its body kept.
     """
     kept = _KEPT_UAC if role is Role.UAC else _KEPT_UAS
-    headers = Headers([(name, value) for name, value in invite.headers if name in kept])
+    headers = Headers.canonical([field for field in invite.headers if field[0] in kept])
     return Request(invite.method, invite.uri, headers, invite.body, invite.version)
 
 

@@ -340,6 +340,25 @@ def test_serverInviteAck():
     assert fire(txn, "I") == [TransactionTerminated(txn, "completed")]
 
 
+def test_serverInviteConfirmedKeepsLittle():
+    """Confirmed only absorbs retransmissions: the transaction lets go of
+    its last response and of its request's body and other fields, keeping
+    the method, the URI and the fields that name it (Via, From, To,
+    Call-ID, CSeq) for its owner; every challenged call leaves one of
+    these for T4."""
+    txn, _ = make(ServerInvite)
+    request = txn.request
+    request.body = b"v=0\r\n"
+    txn.respond(respond(request, 407), 0.0)
+    txn.receive(makeRequest("ACK"), 0.1)
+    kept = txn.request
+    assert txn.lastResponse is None and kept.body == b""
+    assert (kept.method, kept.uri, kept.callId, kept.cseq) == (
+        request.method, request.uri, request.callId, request.cseq)
+    assert {name for name, _ in kept.headers} == {"Via", "From", "To", "Call-ID", "CSeq"}
+    assert kept.headers.get("From") == request.headers.get("From")
+
+
 def test_serverInviteOverTCP():
     """Over TCP no G runs and Timer I is zero: the ACK ends it."""
     txn, _ = make(ServerInvite, peer=TCP)

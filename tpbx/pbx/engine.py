@@ -133,7 +133,7 @@ class SIPEngine:
                 handlers[type(action)](action)
             except Exception:
                 self._log.failure("while handling {action!r}", action=action)
-        self._rearm()
+        self._rearm(self.layer.newDeadline())
 
     def _doSend(self, action: SendMessage) -> None:
         self.sender.send(action.message, action.peer)
@@ -163,9 +163,13 @@ class SIPEngine:
 
     # The one timer
 
-    def _rearm(self) -> None:
+    def _rearm(self, deadline: float | None) -> None:
         """
-        Arm the DelayedCall for the layer's next deadline.  A deadline a
+        Arm the DelayedCall for C{deadline} unless it is armed sooner:
+        after the actions of a message, the earliest deadline they
+        scheduled (L{TransactionLayer.newDeadline}: the timer is already
+        armed for the ones before), after the timer fired, the layer's
+        next one (L{TransactionLayer.nextDeadline}).  A deadline a
         second or more away (the 5 s and 32 s waits of completed
         transactions: Timers D, I, J, K, L, M; the B, F, H time-outs) is
         put off to the next 1/L{TIMER_GRID} s, so that the thousands
@@ -173,7 +177,6 @@ class SIPEngine:
         second rather than one reactor timer each; retransmission timers
         (T1 = 500 ms and its doublings below a second) stay exact.
         """
-        deadline = self.layer.nextDeadline()
         if deadline is None:
             return
         if deadline - self._clock.seconds() >= COARSE_AFTER:
@@ -189,6 +192,11 @@ class SIPEngine:
     def _fire(self) -> None:
         self._timer = None
         self._run(self.layer.handleTimers(self._clock.seconds()))
+        deadline = self.layer.nextDeadline()
+        if deadline is None:
+            self.stop()   # a timer armed for a deadline gone since
+        else:
+            self._rearm(deadline)
 
     def stop(self) -> None:
         """Cancel the pending timer (service shutdown)."""

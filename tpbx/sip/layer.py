@@ -100,6 +100,7 @@ class TransactionLayer:
         self._heap: list[tuple[float, int, dict, tuple, str]] = []
         self._sequence = itertools.count()
         self._compactAt = _MIN_COMPACT
+        self._earliestNew: float | None = None
 
     def __len__(self) -> int:
         return len(self._clients) + len(self._servers)
@@ -259,6 +260,7 @@ class TransactionLayer:
         """
         @return: when L{handleTimers} must next be called, or L{None}.
         """
+        self._earliestNew = None
         heap = self._heap
         while heap:
             at, _, table, key, name = heap[0]
@@ -268,8 +270,21 @@ class TransactionLayer:
             heapq.heappop(heap)
         return None
 
+    def newDeadline(self) -> float | None:
+        """
+        @return: the earliest deadline scheduled since the last call of
+            this method or of L{nextDeadline} (perhaps stale already), or
+            L{None} when none was: a caller whose timer is armed for the
+            next deadline needs to look again only then, not after every
+            message.
+        """
+        at, self._earliestNew = self._earliestNew, None
+        return at
+
     def _schedule(self, transaction: Transaction, name: str,
                   at: float) -> None:
+        if self._earliestNew is None or at < self._earliestNew:
+            self._earliestNew = at
         heapq.heappush(self._heap, (at, next(self._sequence), self._tableOf(transaction),
                                     transaction.key, name))
         if len(self._heap) > self._compactAt:

@@ -133,7 +133,9 @@ class SIPEngine:
                 handlers[type(action)](action)
             except Exception:
                 self._log.failure("while handling {action!r}", action=action)
-        self._rearm(self.layer.newDeadline())
+        new = self.layer.newDeadline()
+        if new is not None and not self._armedBy(new):
+            self._rearm(self.layer.nextDeadline())
 
     def _doSend(self, action: SendMessage) -> None:
         self.sender.send(action.message, action.peer)
@@ -163,13 +165,29 @@ class SIPEngine:
 
     # The one timer
 
+    def _armedBy(self, deadline: float) -> bool:
+        """
+        @return: whether the timer is armed to fire by C{deadline} (as
+            L{_rearm} would put it off): then a message's actions that
+            scheduled nothing sooner need no look at the layer's next
+            deadline, which walks past the timers they stopped.
+        """
+        return (self._timer is not None and self._timer.active()
+                and self._timerAt <= self._armingTime(deadline))
+
+    def _armingTime(self, deadline: float) -> float:
+        """@return: when the timer is set to fire for C{deadline} (see L{_rearm})."""
+        if deadline - self._clock.seconds() >= COARSE_AFTER:
+            return math.ceil(deadline * TIMER_GRID) / TIMER_GRID
+        return deadline
+
     def _rearm(self, deadline: float | None) -> None:
         """
-        Arm the DelayedCall for C{deadline} unless it is armed sooner:
-        after the actions of a message, the earliest deadline they
-        scheduled (L{TransactionLayer.newDeadline}: the timer is already
-        armed for the ones before), after the timer fired, the layer's
-        next one (L{TransactionLayer.nextDeadline}).  A deadline a
+        Arm the DelayedCall for the layer's next deadline C{deadline}
+        (L{TransactionLayer.nextDeadline}: a live one) unless it is armed
+        sooner; looked at after the timer fired, and after a message's
+        actions only when they scheduled a deadline the timer is not armed
+        by (L{TransactionLayer.newDeadline}).  A deadline a
         second or more away (the 5 s and 32 s waits of completed
         transactions: Timers D, I, J, K, L, M; the B, F, H time-outs) is
         put off to the next 1/L{TIMER_GRID} s, so that the thousands
@@ -179,8 +197,7 @@ class SIPEngine:
         """
         if deadline is None:
             return
-        if deadline - self._clock.seconds() >= COARSE_AFTER:
-            deadline = math.ceil(deadline * TIMER_GRID) / TIMER_GRID
+        deadline = self._armingTime(deadline)
         if self._timer is not None and self._timer.active():
             if self._timerAt <= deadline:
                 return

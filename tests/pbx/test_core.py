@@ -19,6 +19,8 @@ from tests.pbx.sipfixtures import ALICE, HOST, PHONE, answer
 from tpbx.interfaces import ITransactionUser
 from tpbx.pbx.core import KNOWN_METHODS, CoreSettings
 from tpbx.sip.peer import Peer
+from tpbx.sip.message import Request
+from tpbx.sip.parser import parseMessage
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK"
 SDP = b"v=0\r\no=- 1 1 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
@@ -290,17 +292,38 @@ def test_maxForwardsZeroIs483(stack):
     stack.receive(ack(invite, responses[0]))
 
 
-@pytest.mark.parametrize("method", ["INVITE", "SUBSCRIBE", "REFER"])
+def _onAnotherPath(request: Request, branch: str) -> Request:
+    """@return: a copy of C{request} as a forking proxy would bring it by
+    another path: the same From tag, Call-ID and CSeq, another branch."""
+    copy = parseMessage(request.toBytes())
+    copy.headers.set("Via", f"SIP/2.0/UDP 192.168.1.10:5062;branch={branch}")
+    return copy
+
+
+@pytest.mark.parametrize("method", ["INVITE", "SUBSCRIBE"])
 def test_mergedRequestIs482(stack, method):
     """
     Sec. 8.2.2.2: a second copy of a dialog-creating request (same From
     tag, Call-ID and CSeq, no To tag) arriving by another path while the
     first is in progress gets 482.
     """
-    first = sipRequest(method, f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-path1")
-    copy = sipRequest(method, f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-path2")
+    first = authenticated(stack, method, "1002")
     assert stack.final(first).status != 482
+    copy = _onAnotherPath(first, "z9hG4bK-path2")
     assert stack.final(copy, Peer("udp", "192.168.1.10", 5064)).status == 482
+
+
+def test_challengedRequestIsNotInProgress(stack):
+    """
+    Sec. 8.2.7: a challenge over UDP is answered statelessly, so the
+    challenged request is not in progress: a copy by another path gets
+    its own challenge, not 482, and nothing is kept.
+    """
+    first = sipRequest("SUBSCRIBE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-path1")
+    assert stack.final(first).status == 407
+    assert len(stack.engine.layer) == 0 and stack.core._merged == {}
+    copy = sipRequest("SUBSCRIBE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-path2")
+    assert stack.final(copy, Peer("udp", "192.168.1.10", 5064)).status == 407
 
 
 @pytest.mark.parametrize("method", ["REGISTER", "OPTIONS"])
@@ -317,10 +340,9 @@ def test_mergeEntryOutlivesTheMergedCopy(stack):
     in progress: a third copy must still get 482.
     """
     tcp = Peer("tcp", "192.168.1.10", 5066, flow=1)
-    first = sipRequest("SUBSCRIBE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-p1")
-    copy = sipRequest("SUBSCRIBE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-p2")
-    third = sipRequest("SUBSCRIBE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-p3")
-    assert stack.final(first).status == 407
+    first = authenticated(stack, "SUBSCRIBE", "1002")
+    copy, third = _onAnotherPath(first, "z9hG4bK-p2"), _onAnotherPath(first, "z9hG4bK-p3")
+    assert stack.final(first).status == 489
     assert stack.final(copy, tcp).status == 482   # Timer J is 0 over TCP: ended
     assert stack.final(third, Peer("udp", "192.168.1.10", 5068)).status == 482
 
@@ -420,10 +442,23 @@ def test_cancelMatchingInviteIs200(stack):
     existence gets 200, even though the INVITE has its final response
     already (the CANCEL then has no effect on it).
     """
+    invite = authenticated(stack, "INVITE", "1002")
+    assert [r.status for r in stack.receive(invite)] == [480]
+    cancel = parseMessage(invite.toBytes())
+    cancel.method = "CANCEL"
+    cancel.headers.set("CSeq", f"{invite.cseq[0]} CANCEL")
+    assert stack.final(cancel).status == 200
+
+
+def test_cancelOfChallengedInviteIs481(stack):
+    """
+    Sec. 8.2.7, 9.2: an INVITE challenged over UDP leaves no transaction
+    (the challenge is stateless), so a CANCEL of it matches nothing: 481.
+    """
     invite = sipRequest("INVITE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-inv")
     assert [r.status for r in stack.receive(invite)] == [407]
     cancel = sipRequest("CANCEL", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-inv")
-    assert stack.final(cancel).status == 200
+    assert stack.final(cancel).status == 481
 
 
 def test_strayAckIgnored(stack):

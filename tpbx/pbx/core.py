@@ -260,12 +260,20 @@ class PBXCore:
 
     def _onRegister(self, request, transaction) -> None:
         response = self._registrar.handleRegister(request, transaction.peer, self._clock.seconds())
+        self._finishChallenge(transaction, response)
+
+    def _finishChallenge(self, transaction, response) -> None:
+        """
+        Send C{response}; a challenge (401, 407) over UDP is answered
+        statelessly, as RFC 3261 sec. 8.2.7 allows for exactly this and
+        as Kamailio's auth does: a retransmitted request just gets a fresh
+        challenge, the ACK of an INVITE's matches nothing and is dropped,
+        and no transaction waits out Timer J (32 s, REGISTER) or re-sends
+        and waits for the ACK and Timer I (5 s, INVITE) for each of the
+        first halves of thousands of registrations and calls.
+        """
         self._finish(transaction, response)
         if response.status in (401, 407) and not transaction.peer.reliable:
-            # A challenge is answered statelessly, as Kamailio's auth does: a
-            # retransmitted REGISTER just gets a fresh challenge, and no
-            # transaction waits out Timer J (32 s) for each of the first
-            # halves of thousands of registrations.
             self.engine.abandon(transaction)
 
     def _onOptions(self, request, transaction) -> None:
@@ -282,7 +290,7 @@ class PBXCore:
         now = self._clock.seconds()
         result = self._auth.authenticate(request, transaction.peer, now, proxy=True)
         if not result.ok:
-            self._finish(transaction, result.response)
+            self._finishChallenge(transaction, result.response)
             return
         if request.method == "INVITE" and self._calls is not None:
             self._calls.invite(request, transaction, result.extension)

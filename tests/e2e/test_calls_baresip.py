@@ -10,16 +10,12 @@ Audio is checked on baresip's sndfile dumps (received audio, decoded) with
 the Goertzel analysis of tests/tools/tone.py.
 """
 
-import signal
-import subprocess
 import time
 
 import pytest
 
 from tests.e2e.conftest import requireBinaries
-from tests.e2e.harness import freePort, sipPortPair, stopProcess
-from tests.e2e.tools import baresip_profile
-from tests.e2e.tools.baresip_ctl import BaresipCtl
+from tests.e2e.tools.baresip_process import BaresipProcess
 from tests.tools.tone import analyse, writeTone
 
 pytestmark = pytest.mark.e2e
@@ -41,15 +37,9 @@ class Phone:
             number, server.host, port, transport, server.extensions[number].password)
         writeTone(str(directory / "tone.wav"), [TONES[number]], 120)
         (directory / "rec").mkdir()
-        ctrl, rtp = freePort(udp=False), freePort()
-        baresip_profile.main([str(directory / "profile"), "--sip", "127.0.0.1:%d" % sipPortPair(),
-                              "--ctrl", "127.0.0.1:%d" % ctrl, "--rtp", "%d-%d" % (rtp, rtp + 9),
-                              "--source", "tone.wav", "--record", "rec", "--account", account])
-        self.log = open(directory / "baresip.log", "wb")
-        self.proc = subprocess.Popen(["baresip", "-f", "profile"], cwd=directory,
-                                     stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.ctl = BaresipCtl("127.0.0.1", ctrl, connect_timeout=10)
+        self.process = BaresipProcess(directory, ["--source", "tone.wav", "--record", "rec",
+                                                  "--account", account])
+        self.ctl = self.process.ctl
 
     def heard(self):
         """@return: the analysis of the last call's received audio."""
@@ -58,9 +48,7 @@ class Phone:
         return dumps[-1]
 
     def stop(self):
-        self.ctl.close()
-        stopProcess(self.proc, grace=3.0, signals=(signal.SIGTERM, signal.SIGTERM, signal.SIGKILL))
-        self.log.close()
+        self.process.stop()
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ server certificate, so tpbx's self-signed certificate in DATA/tls/ is
 accepted as is (recipes/baresip.md).
 """
 
-import signal
-import subprocess
+import socket
 
 import pytest
 
 from tests.e2e.conftest import requireBinaries
-from tests.e2e.harness import freePort, itemTransport, registeredNumbers, sipPortPair, stopProcess
-from tests.e2e.tools import baresip_profile
-from tests.e2e.tools.baresip_ctl import BaresipCtl
+from tests.e2e.harness import freePort, itemTransport, registeredNumbers
+from tests.e2e.tools import baresip_process
 
 pytestmark = pytest.mark.e2e
 
@@ -36,23 +34,13 @@ def baresip(tpbx_server, tmp_path):
     """A server with 101-103 and a baresip registering one account per transport."""
     requireBinaries("baresip")
     server = tpbx_server(numbers=list(ACCOUNTS), digits=3)
-    ctrl, rtp = freePort(udp=False), freePort()
-    baresip_profile.main([str(tmp_path / "phone"), "--sip", "127.0.0.1:%d" % sipPortPair(),
-                          "--ctrl", "127.0.0.1:%d" % ctrl, "--rtp", "%d-%d" % (rtp, rtp + 9),
-                          "--source", "none.wav", "--record", str(tmp_path / "rec")]
-                         + sum((["--account", accountLine(server, n, t)] for n, t in ACCOUNTS.items()), []))
-    log = open(tmp_path / "baresip.log", "wb")
-    proc = subprocess.Popen(["baresip", "-f", str(tmp_path / "phone")], cwd=tmp_path,
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    ctl = None
+    process = baresip_process.BaresipProcess(
+        tmp_path, ["--source", "none.wav", "--record", str(tmp_path / "rec")]
+        + sum((["--account", accountLine(server, n, t)] for n, t in ACCOUNTS.items()), []))
     try:
-        ctl = BaresipCtl("127.0.0.1", ctrl, connect_timeout=10)
-        yield server, ctl
+        yield server, process.ctl
     finally:
-        if ctl is not None:
-            ctl.close()
-        stopProcess(proc, grace=3.0, signals=(signal.SIGTERM, signal.SIGTERM, signal.SIGKILL))
-        log.close()
+        process.stop()
 
 
 def test_registerUdpTcpTls(baresip, tmp_path):
@@ -70,3 +58,35 @@ def test_registerUdpTcpTls(baresip, tmp_path):
     assert set(ACCOUNTS) <= registeredNumbers(items)
     seen = {n: itemTransport(i) for i in items for n in registeredNumbers([i]) if n in ACCOUNTS}
     assert seen == ACCOUNTS, items
+
+
+def test_startRetriesWhenControlPortTaken(tmp_path, monkeypatch):
+    """
+    When another socket takes the control port between its choice and
+    baresip's bind (a bound socket that does not listen, as an outgoing
+    connection's), baresip runs on without one; the launcher gives up on
+    that process and starts a new one on fresh ports.
+    """
+    requireBinaries("baresip")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    ports = [taken.getsockname()[1]]
+    chosen = []
+
+    def firstTaken(*args, **kwargs):
+        port = ports.pop() if ports and not kwargs.get("udp", True) else freePort(*args, **kwargs)
+        chosen.append(port)
+        return port
+
+    monkeypatch.setattr(baresip_process, "freePort", firstTaken)
+    monkeypatch.setattr(baresip_process, "START_WAIT", 1.5)
+    try:
+        process = baresip_process.BaresipProcess(tmp_path, ["--source", "none.wav", "--record", "rec"])
+        try:
+            assert process.ctl.command("listcalls")["ok"]
+        finally:
+            process.stop()
+    finally:
+        taken.close()
+    assert b"Address already in use" in (tmp_path / "baresip.log").read_bytes()
+    assert len(chosen) == 4   # control and RTP ports, twice

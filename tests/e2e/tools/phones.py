@@ -11,13 +11,10 @@ L{tests.e2e.tools.baresip_ctl.BaresipCtl}.  Standard library only.
 Every wait is bounded and the process is stopped by the PID we started.
 """
 
-import signal
-import subprocess
 import time
 
-from tests.e2e.harness import freePort, sipPortPair, stopProcess
-from tests.e2e.tools import baresip_profile
-from tests.e2e.tools.baresip_ctl import BaresipCtl, BaresipCtlError
+from tests.e2e.tools.baresip_ctl import BaresipCtlError
+from tests.e2e.tools.baresip_process import BaresipProcess
 
 __all__ = ["BaresipPhone"]
 
@@ -43,15 +40,9 @@ class BaresipPhone:
         account = "<sip:%s@%s:%d;transport=udp>;auth_pass=%s;regint=600;answermode=auto" % (
             number, server.host, server.sipPort, server.extensions[number].password)
         (directory / "rec").mkdir(parents=True, exist_ok=True)
-        ctrl, rtp = freePort(udp=False), freePort()
-        baresip_profile.main([str(directory / "profile"), "--sip", "127.0.0.1:%d" % sipPortPair(),
-                              "--ctrl", "127.0.0.1:%d" % ctrl, "--rtp", "%d-%d" % (rtp, rtp + 9),
-                              "--source", str(source), "--record", "rec", "--account", account])
-        self.log = open(directory / "baresip.log", "wb")
-        self.proc = subprocess.Popen(["baresip", "-f", "profile"], cwd=directory,
-                                     stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.ctl = BaresipCtl("127.0.0.1", ctrl, connect_timeout=10)
+        self.process = BaresipProcess(directory, ["--source", str(source), "--record", "rec",
+                                                  "--account", account])
+        self.ctl = self.process.ctl
 
     def uri(self, user):
         """@return: the SIP URI of C{user} (a number or a dial code) at the PBX."""
@@ -100,6 +91,4 @@ class BaresipPhone:
 
     def stop(self):
         """Close the control connection and stop baresip by its PID."""
-        self.ctl.close()
-        stopProcess(self.proc, grace=3.0, signals=(signal.SIGTERM, signal.SIGTERM, signal.SIGKILL))
-        self.log.close()
+        self.process.stop()

@@ -14,6 +14,11 @@ measures
      completed, and the first failing step ends the series;
   2. on a fresh instance, memory per active call: N calls held open at
      once (a long -d), PSS of the server after minus before / N.
+The rate series runs in rounds (--rounds), the kinds interleaved in each
+(tpbx, tpbx-direct, sippy, tpbx, ...), each series on a fresh server: this
+VM's speed drifts by up to 1.5x within an hour, so the ratio is taken
+within each round, where both servers met the same machine, and the
+rounds' median is reported with every round's figure.
 The server runs on CPU 0 and both SIPps on CPU 1 (taskset), all on
 127.0.0.1, every loop bounded in steps and time.  sippy runs
 b2bua_simple (static next hop, no auth, no media relay) from its own venv.
@@ -62,6 +67,8 @@ DEFAULTS = {
     # that the figure is what a held call keeps, not what the last 32 s of
     # call setups still hold.
     "settle": (5, 35),
+    # Rate series per server, kinds interleaved (see the module docstring).
+    "rounds": (1, 3),
 }
 
 
@@ -203,48 +210,113 @@ def describeStep(kind, s):
                                        "pass" if s.passed else "FAIL"))
 
 
-def benchServer(kind, args, workDir, log):
+def rateSeries(kind, args, workDir, log):
     """
-    Both phases for one server, each on a fresh instance.
+    The rate steps for one server, on a fresh instance.
 
-    @return: (steps, best, L{MemoryResult}).
+    @return: (steps, the last passing one or C{None}).
     """
-    with runner.stoppedAfterwards(Bench(kind, args, workDir / "rate")) as bench:
+    with runner.stoppedAfterwards(Bench(kind, args, workDir)) as bench:
         bench.start()
-        steps, best = ratesteps.stepUntilFailure(
+        return ratesteps.stepUntilFailure(
             args.rates, bench.step, lambda s: describeStep(kind, s), log, pause=2.0)
-    with runner.stoppedAfterwards(Bench(kind, args, workDir / "memory")) as bench:
+
+
+def heldMemory(kind, args, workDir, log):
+    """@return: the L{MemoryResult} of one server, on a fresh instance."""
+    with runner.stoppedAfterwards(Bench(kind, args, workDir)) as bench:
         bench.start()
         m = bench.memory()
-        log("  %-6s held %s/%d calls: %.0f B per call (PSS), %d completed"
-            % (kind, m.held, m.calls, m.bytesPerCall, m.ok))
-    return steps, best, m
+    log("  %-6s held %s/%d calls: %.0f B per call (PSS), %d completed"
+        % (kind, m.held, m.calls, m.bytesPerCall, m.ok))
+    return m
+
+
+#: A round in which a server did not run (it failed to start).
+NOT_RUN = ([], None)
+
+
+@dataclass
+class KindResult:
+    """
+    One server kind's results: its rate series in each round, (steps, the
+    last passing one or C{None}), and its held-call memory.
+    """
+    series: list
+    memory: MemoryResult | None = None
+
+    @property
+    def bests(self):
+        """@return: the best step of each round (C{None}: none passed)."""
+        return [best for _, best in self.series]
+
+    @property
+    def median(self):
+        """@return: the median round's best step (the lower middle of an
+            even count; C{None} if that round passed no step)."""
+        ranked = sorted(self.bests, key=lambda b: b.achieved if b else -1.0)
+        return ranked[(len(ranked) - 1) // 2] if ranked else None
+
+
+def collect(rounds, memory):
+    """
+    @param rounds: per round, C{{kind: (steps, best)}}.
+    @param memory: C{{kind: MemoryResult}}.
+    @return: C{{kind: KindResult}}, kinds in the order they first ran.
+    """
+    results = {}
+    for index, series in enumerate(rounds):
+        for kind, pair in series.items():
+            results.setdefault(kind, KindResult([NOT_RUN] * index)).series.append(pair)
+        for result in results.values():
+            result.series += [NOT_RUN] * (index + 1 - len(result.series))
+    for kind, m in memory.items():
+        results.setdefault(kind, KindResult([NOT_RUN] * len(rounds))).memory = m
+    return results
+
+
+def _rate(best):
+    return "%.0f" % best.achieved if best else "none"
 
 
 def tableRows(results):
-    """@return: markdown table lines for C{{kind: (steps, best, memory)}}."""
+    """@return: markdown table lines for C{{kind: KindResult}}."""
     rows = perfdoc.tableHead(
-        "server", "call setups/s at <1% failed", "setup time at that rate (ms)",
-        "server CPU s per 1,000 calls", "memory per held call (B, PSS)", "calls held / completed")
-    for kind, (_, best, mem) in results.items():
-        rows.append("| %s | %s | %s | %s | %.0f | %s / %d |" % (
-            kind, ("%.0f (asked %d)" % (best.achieved, best.rate)) if best else "none passed",
-            "%.1f" % best.setupMs if best else "n/a",
+        "server", "call setups/s at <1% failed (median round; each round)",
+        "setup time at that rate (ms)", "server CPU s per 1,000 calls",
+        "memory per held call (B, PSS)", "calls held / completed")
+    for kind, result in results.items():
+        best, mem = result.median, result.memory
+        rate = ("%.0f (asked %d)" % (best.achieved, best.rate)) if best else "none passed"
+        if len(result.bests) > 1:
+            rate += "; rounds: " + " / ".join(map(_rate, result.bests))
+        rows.append("| %s | %s | %s | %s | %s | %s |" % (
+            kind, rate, "%.1f" % best.setupMs if best else "n/a",
             "%.2f" % (1000 * best.serverCpu / max(best.ok, 1)) if best else "n/a",
-            mem.bytesPerCall, mem.held, mem.ok))
+            "%.0f" % mem.bytesPerCall if mem else "n/a",
+            "%s / %d" % (mem.held, mem.ok) if mem else "n/a"))
     return rows
 
 
 def ratioLines(results):
-    """@return: the ratios of each tpbx kind to sippy, when both ran."""
-    if "sippy" not in results:
+    """
+    @return: the ratios of each tpbx kind to sippy, when both ran: setups/s
+        in each round where both passed a step (and their median), memory
+        per held call.
+    """
+    sippy = results.get("sippy")
+    if sippy is None:
         return []
-    _, bs, ms = results["sippy"]
     lines = []
     for kind in results.keys() - {"sippy"}:
-        _, bt, mt = results[kind]
-        rate = "%.2f" % (bt.achieved / bs.achieved) if bt and bs else "n/a"
-        memory = "%.2f" % (mt.bytesPerCall / ms.bytesPerCall) if ms.bytesPerCall > 0 else "n/a"
+        mine = results[kind]
+        ratios = [t.achieved / s.achieved for t, s in zip(mine.bests, sippy.bests) if t and s]
+        rate = ("%.2f (median round; each round: %s)" % (
+            sorted(ratios)[(len(ratios) - 1) // 2], ", ".join("%.2f" % r for r in ratios))
+            if ratios else "n/a")
+        mt, ms = mine.memory, sippy.memory
+        memory = "%.2f" % (mt.bytesPerCall / ms.bytesPerCall) if mt and ms and ms.bytesPerCall > 0 \
+            else "n/a"
         lines += ["- call setups/s %s/sippy: %s (aim: at least 3)" % (kind, rate),
                   "- memory per held call %s/sippy: %s (aim for tpbx: at most 10 KB per call)"
                   % (kind, memory)]
@@ -260,12 +332,13 @@ def markdown(results, args, argv):
     """@return: the docs/PERFORMANCE.md section for this run."""
     caption = "Rate steps (%d s each, calls held %d ms):" % (args.duration, args.hold)
     steps = ["", caption, ""] + perfdoc.tableHead(
-        "server", "asked/s", "completed/s", "failed", "retransmissions", "setup ms", "server CPU s",
-        "result")
-    for kind, (rs, _, _) in results.items():
-        steps += ["| %s | %d | %.0f | %.2f%% | %d | %.1f | %.1f | %s |" % (
-            kind, s.rate, s.achieved, 100 * s.failRatio, s.retrans, s.setupMs, s.serverCpu,
-            "pass" if s.passed else "fail") for s in rs]
+        "round", "server", "asked/s", "completed/s", "failed", "retransmissions", "setup ms",
+        "server CPU s", "result")
+    for index in range(args.rounds):
+        for kind, result in results.items():
+            steps += ["| %d | %s | %d | %.0f | %.2f%% | %d | %.1f | %.1f | %s |" % (
+                index + 1, kind, s.rate, s.achieved, 100 * s.failRatio, s.retrans, s.setupMs,
+                s.serverCpu, "pass" if s.passed else "fail") for s in result.series[index][0]]
     method = (
         "One call: INVITE (SDP, no RTP sent) → [tpbx: 407 → ACK → INVITE with "
         "Proxy-Authorization] → 180 → 200 → ACK → hold → BYE → 200 "
@@ -277,11 +350,13 @@ def markdown(results, args, argv):
         "media (no relay session). sippy: `sippy.b2bua_simple` (PyPI `sippy`) with a static "
         "next hop, no auth, no media relay. A step passes with < 1 %% failed calls, fewer "
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
-        "the first failing step ends the series. Memory: %d calls held at once (started at "
+        "the first failing step ends the series. The series runs %d times, the servers "
+        "interleaved in each round on fresh instances, and each ratio is taken within a "
+        "round (this VM's speed drifts by up to 1.5x within an hour). Memory: %d calls held at once (started at "
         "%d/s), PSS of the server %d s after the last was set up (every transaction timer "
         "run out) minus before (after a 50-call warm-up), divided by the calls; tpbx with "
-        "--rtp-timeout %d (no RTP is sent)." % (args.held, args.held_rate, args.settle,
-                                                HELD_RTP_TIMEOUT))
+        "--rtp-timeout %d (no RTP is sent)." % (args.rounds, args.held, args.held_rate,
+                                                args.settle, HELD_RTP_TIMEOUT))
     return perfdoc.docSection(
         "calls", "## Call setups: SIPp UAC → B2BUA → SIPp UAS (bench/calls)", argv,
         "compare only rows of one run", [method, ""] + summaryLines(results) + steps)
@@ -299,6 +374,9 @@ def parseArgs(argv):
                          "(default %d)" % DEFAULTS["settle"][1])
     ap.add_argument("--held-rate", type=int,
                     help="rate of the held calls (default %d/s)" % DEFAULTS["held_rate"][1])
+    ap.add_argument("--rounds", type=int,
+                    help="rate series per server, servers interleaved (default %d)"
+                         % DEFAULTS["rounds"][1])
     options.addInterpreterOption(ap)
     ap.add_argument("--sippy-python", help="interpreter with sippy installed "
                                            "(default: a venv made in the work directory)")
@@ -317,9 +395,22 @@ def main(argv=None):
             args.sippy_python = ensureSippy(work / "sippy-venv")
         available = {"tpbx": tpbxAvailable(), "tpbx-direct": tpbxAvailable(),
                      "sippy": bool(args.sippy_python)}
-        results, status = runner.measureEach(
-            args.servers, available, lambda kind, log: benchServer(kind, args, work / kind, log),
-            errors=runner.MEASURE_ERRORS + (KeyError,))
+        errors = runner.MEASURE_ERRORS + (KeyError,)
+        rounds, status = [], 0
+        for index in range(args.rounds):
+            runner.printNow("round %d of %d" % (index + 1, args.rounds))
+            series, failed = runner.measureEach(
+                args.servers, available,
+                lambda kind, log: rateSeries(kind, args, work / kind / ("rate%d" % index), log),
+                errors=errors)
+            rounds.append(series)
+            status |= failed
+        runner.printNow("memory")
+        memory, failed = runner.measureEach(
+            args.servers, available,
+            lambda kind, log: heldMemory(kind, args, work / kind / "memory", log), errors=errors)
+        status |= failed
+        results = collect(rounds, memory)
         runner.publish("calls", results, summaryLines(results), args.doc,
                 lambda: markdown(results, args, argv))
     return status

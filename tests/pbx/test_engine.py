@@ -119,16 +119,16 @@ def test_nonInviteRequestAnsweredAndEnded():
 def test_farDeadlinesFireTogether():
     """
     Deadlines a second or more away are put off to the next tenth of a
-    second, so that transactions ending close together (here Timer J of
-    two OPTIONS 30 ms apart) are ended by one reactor timer, not one
-    each; the layer's own deadlines are unchanged.
+    second (by the layer, L{tpbx.sip.layer.GRID}), so that transactions
+    ending close together (here Timer J of two OPTIONS 30 ms apart) are
+    ended by one reactor timer, not one each.
     """
     engine, clock, sender, user = makeEngine(RecordingUser(200))
     clock.advance(0.52)
     engine.messageReceived(makeRequest("OPTIONS", branch="z9hG4bK-one"), UDP)
     clock.advance(0.03)
     engine.messageReceived(makeRequest("OPTIONS", branch="z9hG4bK-two"), UDP)
-    assert engine.layer.nextDeadline() == NOW + 32.52
+    assert engine.layer.nextDeadline() == NOW + 32.6
     assert [c.getTime() for c in clock.getDelayedCalls()] == [NOW + 32.6]
     clock.advance(32.6 - 0.55 - 0.001)
     assert user.ended == []

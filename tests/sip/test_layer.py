@@ -397,12 +397,46 @@ def test_staleDeadlinesCompacted():
     heap drops cancelled entries without firing anything."""
     layer = TransactionLayer()
     for i in range(3000):
-        invite = makeRequest("INVITE", branch=f"z9hG4bK{i}")
-        layer.sendRequest(invite, TCP, 0.0)
-        layer.receiveResponse(respond(invite, 200), TCP, 0.1)
+        invite = makeRequest("INVITE", branch=f"z9hG4bK{i}", transport="UDP")
+        layer.sendRequest(invite, UDP, 0.0)
+        layer.receiveResponse(respond(invite, 180), UDP, 0.1)
+    for i in range(3000):
+        layer.receiveResponse(respond(makeRequest("INVITE", branch=f"z9hG4bK{i}"), 200), UDP, 0.2)
     assert len(layer._heap) <= 2048
     assert layer.handleTimers(100.0) == []
     assertEmpty(layer)
+
+
+def test_farDeadlinesShareOneSlot():
+    """
+    Far deadlines (here Timer B, 32 s) wait in the slot of their tenth of a
+    second, one heap entry for all of them; cancelled ones never enter the
+    heap, and live ones fire together at the slot's time.
+    """
+    layer = TransactionLayer()
+    invites = [makeRequest("INVITE", branch=f"z9hG4bK{i}", transport="TCP") for i in range(100)]
+    txns = [layer.sendRequest(invite, TCP, 0.01 * (1 + i % 5))[0] for i, invite in enumerate(invites)]
+    assert len(layer._heap) == 1
+    for invite in invites[50:]:
+        layer.receiveResponse(respond(invite, 200), TCP, 1.0)
+    assert layer.nextDeadline() == 32.1
+    assert layer.handleTimers(32.09) == []
+    assert layer.handleTimers(32.1) == [TransactionTerminated(t, "timeout") for t in txns[:50]]
+    assertEmpty(layer)
+
+
+def test_idleLayerDropsStaleSlots():
+    """
+    When every transaction has ended, the slots of their cancelled far
+    deadlines are dropped at once: the engine's timer is not kept armed for
+    nothing.
+    """
+    layer = TransactionLayer()
+    invite = makeRequest("INVITE", transport="TCP")
+    layer.sendRequest(invite, TCP, 0.0)
+    layer.receiveResponse(respond(invite, 200), TCP, 0.1)
+    assert layer.nextDeadline() is None
+    assert layer._heap == [] and layer._slots == {}
 
 
 def test_endedTransactionFreedAtOnce():

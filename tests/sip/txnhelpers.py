@@ -70,11 +70,14 @@ def runTimers(layer, until: float) -> list:
     """
     Fire the layer's timers one deadline at a time, up to C{until}.
 
-    @return: C{(now, actions)} for every deadline that fired.
+    @return: C{(now, actions)} for every deadline that had actions (the
+        start of a far timers' bucket is a deadline with none).
     """
     fired = []
     deadline = layer.nextDeadline()
     while deadline is not None and deadline <= until:
-        fired.append((deadline, layer.handleTimers(deadline)))
+        actions = layer.handleTimers(deadline)
+        if actions:
+            fired.append((deadline, actions))
         deadline = layer.nextDeadline()
     return fired

@@ -11,8 +11,6 @@ exactly one DelayedCall armed for the layer's next deadline.
 
 from __future__ import annotations
 
-import math
-
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -23,12 +21,7 @@ from tpbx.sip.layer import (RequestReceived, ResponseReceived, SendMessage,
 from tpbx.sip.message import Request
 from tpbx.sip.reply import makeResponse, newTag
 
-__all__ = ["SIPEngine", "TIMER_GRID", "COARSE_AFTER"]
-
-#: Far deadlines are put off to the next 1/TIMER_GRID s (L{SIPEngine._rearm}).
-TIMER_GRID = 10
-#: How far off (seconds) a deadline must be to be put off to the grid.
-COARSE_AFTER = 1.0
+__all__ = ["SIPEngine"]
 
 
 @implementer(IMessageSink)
@@ -167,19 +160,12 @@ class SIPEngine:
 
     def _armedBy(self, deadline: float) -> bool:
         """
-        @return: whether the timer is armed to fire by C{deadline} (as
-            L{_rearm} would put it off): then a message's actions that
+        @return: whether the timer is armed to fire by C{deadline}: then a message's actions that
             scheduled nothing sooner need no look at the layer's next
             deadline, which walks past the timers they stopped.
         """
         return (self._timer is not None and self._timer.active()
-                and self._timerAt <= self._armingTime(deadline))
-
-    def _armingTime(self, deadline: float) -> float:
-        """@return: when the timer is set to fire for C{deadline} (see L{_rearm})."""
-        if deadline - self._clock.seconds() >= COARSE_AFTER:
-            return math.ceil(deadline * TIMER_GRID) / TIMER_GRID
-        return deadline
+                and self._timerAt <= deadline)
 
     def _rearm(self, deadline: float | None) -> None:
         """
@@ -187,17 +173,12 @@ class SIPEngine:
         (L{TransactionLayer.nextDeadline}: a live one) unless it is armed
         sooner; looked at after the timer fired, and after a message's
         actions only when they scheduled a deadline the timer is not armed
-        by (L{TransactionLayer.newDeadline}).  A deadline a
-        second or more away (the 5 s and 32 s waits of completed
-        transactions: Timers D, I, J, K, L, M; the B, F, H time-outs) is
-        put off to the next 1/L{TIMER_GRID} s, so that the thousands
-        that expire each second under load fire together a few times a
-        second rather than one reactor timer each; retransmission timers
-        (T1 = 500 ms and its doublings below a second) stay exact.
+        by (L{TransactionLayer.newDeadline}).  The layer puts far
+        deadlines on a grid itself (L{tpbx.sip.layer.GRID}), so the
+        thousands that expire each second under load fire together.
         """
         if deadline is None:
             return
-        deadline = self._armingTime(deadline)
         if self._timer is not None and self._timer.active():
             if self._timerAt <= deadline:
                 return

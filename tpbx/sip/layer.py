@@ -19,12 +19,23 @@ names its transaction by table and key, not by reference: an ended
 transaction (its request, its last response) is freed at once, not when its
 cancelled Timer B or F surfaces 32 s later -- under load that is thousands
 of messages kept for nothing.
+
+Far deadlines (L{FAR} or more away: Timers B, F, H, D, I, J, K, L, M and
+retransmissions past a second, a good half of all) are put off to the next
+1/L{GRID} s and wait in that tenth's slot, a list append each, with one
+heap entry for the slot.  Most are cancelled long before (Timer B or F by
+the response, within milliseconds), so they never cost a heap push, a pop
+or a place in a compaction; and the thousands that expire each second
+under load fire together, ten times a second, rather than one reactor
+timer each.  Retransmission timers under a second (T1 = 500 ms) and the
+100 Trying wait stay exact.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
@@ -45,6 +56,11 @@ __all__ = [
 
 # Below this many heap entries, never bother compacting.
 _MIN_COMPACT = 1024
+
+#: Seconds ahead from which a deadline is put off to the grid...
+FAR = 1.0
+#: ...of 1/GRID s.
+GRID = 10
 
 
 def _topVia(message: Request | Response) -> Via:
@@ -96,11 +112,16 @@ class TransactionLayer:
         self.timers = timers
         self._clients: dict[tuple, ClientTransaction] = {}
         self._servers: dict[tuple, ServerTransaction] = {}
-        # (time, sequence, table, key, timer name): see the module docstring.
-        self._heap: list[tuple[float, int, dict, tuple, str]] = []
+        # (time, sequence, table, key, timer name), or (time, sequence,
+        # None, slot, None) for a slot of far deadlines: see the module
+        # docstring.
+        self._heap: list[tuple[float, int, dict | None, tuple | int, str | None]] = []
+        self._slots: dict[int, list] = {}   # time * GRID -> entries due then
         self._sequence = itertools.count()
         self._compactAt = _MIN_COMPACT
         self._earliestNew: float | None = None
+        # The C{now} of the call being served: what "far" is measured from.
+        self._now = 0.0
 
     def __len__(self) -> int:
         return len(self._clients) + len(self._servers)
@@ -133,6 +154,7 @@ class TransactionLayer:
         @raise ProtocolError: (400) when the request cannot be matched
             (no or bad Via); the caller answers it statelessly.
         """
+        self._now = now
         key = serverKey(request)
         transaction = self._servers.get(key)
         if transaction is not None:
@@ -155,6 +177,7 @@ class TransactionLayer:
         @raise ProtocolError: (400) for a missing or malformed Via or CSeq;
             the caller drops the response.
         """
+        self._now = now
         key = (_topVia(response).branch, response.cseq[1])
         transaction = self._clients.get(key)
         if transaction is None:
@@ -167,6 +190,7 @@ class TransactionLayer:
 
         @return: the actions.
         """
+        self._now = now
         return self._after(transaction, transaction.transportError(now))
 
     # What the TU asks for
@@ -190,6 +214,7 @@ class TransactionLayer:
         """
         if request.method == "ACK":
             return None, [SendMessage(request, peer)]
+        self._now = now
         branch = _topVia(request).branch
         if branch is None or not branch.startswith(MAGIC_COOKIE):
             raise ProtocolError("Client requests need a z9hG4bK branch")
@@ -217,6 +242,7 @@ class TransactionLayer:
         @return: the actions.
         @raise ProtocolError: if the transaction's state forbids it.
         """
+        self._now = now
         return self._after(transaction, transaction.respond(response, now))
 
     def findServerTransaction(self, request: Request) -> ServerInvite | None:
@@ -244,10 +270,19 @@ class TransactionLayer:
 
         @return: the actions.
         """
+        self._now = now
         actions = []
         heap = self._heap
         while heap and heap[0][0] <= now:
             at, _, table, key, name = heapq.heappop(heap)
+            if table is None:
+                for at, _, table, key, name in self._slots.pop(key, ()):
+                    transaction = table.get(key)
+                    if transaction is not None:
+                        fired = transaction.timerFired(name, at, now)
+                        if fired is not None:
+                            actions.extend(self._after(transaction, fired))
+                continue
             transaction = table.get(key)
             if transaction is None:
                 continue
@@ -262,11 +297,15 @@ class TransactionLayer:
         """
         self._earliestNew = None
         heap = self._heap
+        if not self._clients and not self._servers:
+            # Nothing live: what is left is stale (cancelled far deadlines).
+            heap.clear()
+            self._slots.clear()
+            return None
+        live = self._live
         while heap:
-            at, _, table, key, name = heap[0]
-            transaction = table.get(key)
-            if transaction is not None and transaction.deadlines.get(name) == at:
-                return at
+            if live(heap[0]):
+                return heap[0][0]
             heapq.heappop(heap)
         return None
 
@@ -283,23 +322,37 @@ class TransactionLayer:
 
     def _schedule(self, transaction: Transaction, name: str,
                   at: float) -> None:
+        entry = (at, next(self._sequence), self._tableOf(transaction), transaction.key, name)
+        if at - self._now >= FAR:
+            slot = math.ceil(at * GRID)
+            entries = self._slots.get(slot)
+            if entries is not None:
+                entries.append(entry)
+                return
+            self._slots[slot] = [entry]
+            at = slot / GRID
+            entry = (at, next(self._sequence), None, slot, None)
         if self._earliestNew is None or at < self._earliestNew:
             self._earliestNew = at
-        heapq.heappush(self._heap, (at, next(self._sequence), self._tableOf(transaction),
-                                    transaction.key, name))
+        heapq.heappush(self._heap, entry)
         if len(self._heap) > self._compactAt:
             self._compact()
 
     def _compact(self) -> None:
-        """Rebuild the heap from the live deadlines only."""
+        """Drop the heap's stale entries (the slots keep theirs until
+        they are due)."""
         # In place: L{handleTimers} may be walking this very list.
-        sequence = self._sequence
-        self._heap[:] = [(at, next(sequence), table, key, name)
-                         for table in (self._clients, self._servers)
-                         for key, t in table.items()
-                         for name, at in t.deadlines.items()]
+        self._heap[:] = filter(self._live, self._heap)
         heapq.heapify(self._heap)
         self._compactAt = max(_MIN_COMPACT, 2 * len(self._heap))
+
+    def _live(self, entry: tuple) -> bool:
+        """@return: whether heap entry C{entry} is still wanted."""
+        at, _, table, key, name = entry
+        if table is None:
+            return key in self._slots
+        transaction = table.get(key)
+        return transaction is not None and transaction.deadlines.get(name) == at
 
     # Tables
 

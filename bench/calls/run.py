@@ -72,6 +72,8 @@ DEFAULTS = {
 }
 
 
+#: Tries of a rate step whose SIPp caller did not start at all.
+SIPP_STARTS = 3
 #: tpbx's --rtp-timeout in this benchmark (no RTP is sent).
 HELD_RTP_TIMEOUT = 3600
 #: The server kinds: tpbx relaying media, tpbx on direct media, sippy.
@@ -171,7 +173,14 @@ class Bench:
         """
         calls = max(1, int(rate * self.args.duration))
         hold = self.args.hold
-        res, wall, cpu, _ = self.run(calls, rate, hold, self.args.duration * 3 + 30)
+        for _ in range(SIPP_STARTS):
+            res, wall, cpu, _ = self.run(calls, rate, hold, self.args.duration * 3 + 30)
+            if res.stats:
+                break
+            # SIPp wrote no statistics: it did not start (a port it was
+            # given was taken meanwhile), which says nothing of the server.
+            runner.printNow("  %-6s %5d/s: SIPp did not start (rc %d), again: %s"
+                            % (self.kind, rate, res.rc, res.errors.strip()[-300:]))
         ok = res.stats.get("SuccessfulCall(C)", 0)
         failRatio = (calls - ok) / calls
         achieved = ok / max(wall - hold / 1000.0, 1e-3)

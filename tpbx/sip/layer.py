@@ -116,7 +116,9 @@ class TransactionLayer:
         # None, slot, None) for a slot of far deadlines: see the module
         # docstring.
         self._heap: list[tuple[float, int, dict | None, tuple | int, str | None]] = []
-        self._slots: dict[int, list] = {}   # time * GRID -> entries due then
+        self._slots: dict[int, list] = {}   # time * GRID -> timers due then
+        self._slotted = 0   # timers in the slots
+        self._slotsCompactAt = _MIN_COMPACT
         self._sequence = itertools.count()
         self._compactAt = _MIN_COMPACT
         self._earliestNew: float | None = None
@@ -276,12 +278,9 @@ class TransactionLayer:
         while heap and heap[0][0] <= now:
             at, _, table, key, name = heapq.heappop(heap)
             if table is None:
-                for at, _, table, key, name in self._slots.pop(key, ()):
-                    transaction = table.get(key)
-                    if transaction is not None:
-                        fired = transaction.timerFired(name, at, now)
-                        if fired is not None:
-                            actions.extend(self._after(transaction, fired))
+                entries = self._slots.pop(key, ())
+                self._slotted -= len(entries) // 3
+                actions.extend(self._fireSlot(entries, now))
                 continue
             transaction = table.get(key)
             if transaction is None:
@@ -289,6 +288,27 @@ class TransactionLayer:
             fired = transaction.timerFired(name, at, now)
             if fired is not None:
                 actions.extend(self._after(transaction, fired))
+        return actions
+
+    def _fireSlot(self, entries: list, now: float) -> list:
+        """
+        Fire the due timers among a slot's C{entries}.  A timer cancelled
+        since is skipped, and so is one set again for later (it waits in
+        its new place); the transaction's own deadline says which.
+
+        @return: the actions.
+        """
+        actions = []
+        flat = iter(entries)
+        for table, key, name in zip(flat, flat, flat):
+            transaction = table.get(key)
+            if transaction is None:
+                continue
+            at = transaction.deadlines.get(name)
+            if at is not None and at <= now:
+                fired = transaction.timerFired(name, at, now)
+                if fired is not None:
+                    actions.extend(self._after(transaction, fired))
         return actions
 
     def nextDeadline(self) -> float | None:
@@ -301,6 +321,7 @@ class TransactionLayer:
             # Nothing live: what is left is stale (cancelled far deadlines).
             heap.clear()
             self._slots.clear()
+            self._slotted = 0
             return None
         live = self._live
         while heap:
@@ -322,16 +343,24 @@ class TransactionLayer:
 
     def _schedule(self, transaction: Transaction, name: str,
                   at: float) -> None:
-        entry = (at, next(self._sequence), self._tableOf(transaction), transaction.key, name)
+        table = self._tableOf(transaction)
         if at - self._now >= FAR:
+            # A slot is a flat list, table, key, name, table, ...: it
+            # allocates nothing per entry, for up to 32 s (the due time is
+            # the transaction's own; see L{_fireSlot}).
             slot = math.ceil(at * GRID)
+            self._slotted += 1
+            if self._slotted > self._slotsCompactAt:
+                self._compactSlots()
             entries = self._slots.get(slot)
             if entries is not None:
-                entries.append(entry)
+                entries += (table, transaction.key, name)
                 return
-            self._slots[slot] = [entry]
+            self._slots[slot] = [table, transaction.key, name]
             at = slot / GRID
             entry = (at, next(self._sequence), None, slot, None)
+        else:
+            entry = (at, next(self._sequence), table, transaction.key, name)
         if self._earliestNew is None or at < self._earliestNew:
             self._earliestNew = at
         heapq.heappush(self._heap, entry)
@@ -345,6 +374,29 @@ class TransactionLayer:
         self._heap[:] = filter(self._live, self._heap)
         heapq.heapify(self._heap)
         self._compactAt = max(_MIN_COMPACT, 2 * len(self._heap))
+
+    def _compactSlots(self) -> None:
+        """
+        Drop the slots' timers whose transaction has ended or no longer
+        wants them, once they outnumber the live ones: a cancelled Timer B
+        or F would otherwise keep its transaction's key for 32 s, megabytes
+        under load, scattered among the held calls' objects.
+        """
+        kept = 0
+        for slot, entries in list(self._slots.items()):
+            live = []
+            flat = iter(entries)
+            for table, key, name in zip(flat, flat, flat):
+                transaction = table.get(key)
+                if transaction is not None and name in transaction.deadlines:
+                    live += (table, key, name)
+            if live:
+                self._slots[slot] = live
+                kept += len(live) // 3
+            else:
+                del self._slots[slot]   # its heap entry is stale now
+        self._slotted = kept
+        self._slotsCompactAt = max(_MIN_COMPACT, 2 * kept)
 
     def _live(self, entry: tuple) -> bool:
         """@return: whether heap entry C{entry} is still wanted."""

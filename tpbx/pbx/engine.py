@@ -160,9 +160,10 @@ class SIPEngine:
 
     def _armedBy(self, deadline: float) -> bool:
         """
-        @return: whether the timer is armed to fire by C{deadline}: then a message's actions that
-            scheduled nothing sooner need no look at the layer's next
-            deadline, which walks past the timers they stopped.
+        @return: whether the timer is armed to fire by C{deadline}: then
+            a message's actions that scheduled nothing sooner need no look
+            at the layer's next deadline, which walks past the timers they
+            stopped.
         """
         return (self._timer is not None and self._timer.active()
                 and self._timerAt <= deadline)

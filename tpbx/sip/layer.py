@@ -280,7 +280,7 @@ class TransactionLayer:
             if table is None:
                 entries = self._slots.pop(key, ())
                 self._slotted -= len(entries) // 3
-                actions.extend(self._fireSlot(entries, now))
+                actions.extend(self._fireSlot(key, entries, now))
                 continue
             transaction = table.get(key)
             if transaction is None:
@@ -290,11 +290,13 @@ class TransactionLayer:
                 actions.extend(self._after(transaction, fired))
         return actions
 
-    def _fireSlot(self, entries: list, now: float) -> list:
+    def _fireSlot(self, slot: int, entries: list, now: float) -> list:
         """
-        Fire the due timers among a slot's C{entries}.  A timer cancelled
-        since is skipped, and so is one set again for later (it waits in
-        its new place); the transaction's own deadline says which.
+        Fire the due timers among C{entries}, those of C{slot}.  A timer
+        cancelled since is skipped, and so is one set again for a later
+        slot (it waits there); the transaction's own deadline says which,
+        put on the grid as L{_schedule} did (compared with C{now}, a
+        deadline an ulp past the slot's time would be lost).
 
         @return: the actions.
         """
@@ -305,7 +307,7 @@ class TransactionLayer:
             if transaction is None:
                 continue
             at = transaction.deadlines.get(name)
-            if at is not None and at <= now:
+            if at is not None and math.ceil(at * GRID) <= slot:
                 fired = transaction.timerFired(name, at, now)
                 if fired is not None:
                     actions.extend(self._after(transaction, fired))

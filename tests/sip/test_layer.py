@@ -629,3 +629,20 @@ def test_serverInviteKind():
                       .transaction, ServerInvite)
     txn, _ = layer.sendRequest(makeRequest("INVITE"), UDP, 0.0)
     assert isinstance(txn, ClientInvite)
+
+
+def test_slotCompactionKeepsLiveTimers():
+    """
+    Compacting the slots (here forced by thousands of cancelled Timers B)
+    keeps every timer still wanted: the unanswered INVITEs all time out.
+    """
+    layer = TransactionLayer()
+    waiting = [layer.sendRequest(makeRequest("INVITE", branch=f"z9hG4bKw{i}", transport="TCP"),
+                                 TCP, 0.0)[0] for i in range(50)]
+    for i in range(3000):
+        invite = makeRequest("INVITE", branch=f"z9hG4bK{i}", transport="TCP")
+        layer.sendRequest(invite, TCP, 0.0)
+        layer.receiveResponse(respond(invite, 200), TCP, 0.1)
+    assert sum(len(timers) // 3 for timers in layer._slots.values()) <= 2048
+    assert runTimers(layer, 100.0) == [(32.0, [TransactionTerminated(t, "timeout") for t in waiting])]
+    assertEmpty(layer)

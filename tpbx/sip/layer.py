@@ -380,9 +380,10 @@ class TransactionLayer:
     def _compactSlots(self) -> None:
         """
         Drop the slots' timers whose transaction has ended or no longer
-        wants them, once they outnumber the live ones: a cancelled Timer B
-        or F would otherwise keep its transaction's key for 32 s, megabytes
-        under load, scattered among the held calls' objects.
+        wants them there (cancelled, or set again for another slot), once
+        they outnumber the live ones: a cancelled Timer B or F would
+        otherwise keep its transaction's key for 32 s, megabytes under
+        load, scattered among the held calls' objects.
         """
         kept = 0
         for slot, entries in list(self._slots.items()):
@@ -390,7 +391,8 @@ class TransactionLayer:
             flat = iter(entries)
             for table, key, name in zip(flat, flat, flat):
                 transaction = table.get(key)
-                if transaction is not None and name in transaction.deadlines:
+                at = None if transaction is None else transaction.deadlines.get(name)
+                if at is not None and math.ceil(at * GRID) == slot:
                     live += (table, key, name)
             if live:
                 self._slots[slot] = live

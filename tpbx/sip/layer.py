@@ -71,6 +71,25 @@ def _topVia(message: Request | Response) -> Via:
     return topViaOf(message.headers)
 
 
+def _wanted(slot: int, entries: list):
+    """
+    The timers among a far-deadline slot's C{entries} (a flat list:
+    table, key, name, ...) still wanted there.  One cancelled since, or
+    set again for a later slot (it waits there), is left out: the
+    transaction's own deadline says which, put on the grid as
+    L{TransactionLayer._schedule} did (compared with the clock instead, a
+    deadline an ulp past the slot's time would be lost).
+
+    @return: an iterator of C{(table, key, name, transaction, deadline)}.
+    """
+    flat = iter(entries)
+    for table, key, name in zip(flat, flat, flat):
+        transaction = table.get(key)
+        at = None if transaction is None else transaction.deadlines.get(name)
+        if at is not None and math.ceil(at * GRID) <= slot:
+            yield table, key, name, transaction, at
+
+
 def serverKey(request: Request, method: str | None = None) -> tuple:
     """
     The key that matches C{request} to a server transaction (sec. 17.2.3).
@@ -292,25 +311,15 @@ class TransactionLayer:
 
     def _fireSlot(self, slot: int, entries: list, now: float) -> list:
         """
-        Fire the due timers among C{entries}, those of C{slot}.  A timer
-        cancelled since is skipped, and so is one set again for a later
-        slot (it waits there); the transaction's own deadline says which,
-        put on the grid as L{_schedule} did (compared with C{now}, a
-        deadline an ulp past the slot's time would be lost).
+        Fire the timers of C{slot} (its C{entries}) that are still due.
 
         @return: the actions.
         """
         actions = []
-        flat = iter(entries)
-        for table, key, name in zip(flat, flat, flat):
-            transaction = table.get(key)
-            if transaction is None:
-                continue
-            at = transaction.deadlines.get(name)
-            if at is not None and math.ceil(at * GRID) <= slot:
-                fired = transaction.timerFired(name, at, now)
-                if fired is not None:
-                    actions.extend(self._after(transaction, fired))
+        for _, _, name, transaction, at in _wanted(slot, entries):
+            fired = transaction.timerFired(name, at, now)
+            if fired is not None:
+                actions.extend(self._after(transaction, fired))
         return actions
 
     def nextDeadline(self) -> float | None:
@@ -380,7 +389,7 @@ class TransactionLayer:
     def _compactSlots(self) -> None:
         """
         Drop the slots' timers whose transaction has ended or no longer
-        wants them there (cancelled, or set again for another slot), once
+        wants them there (L{_wanted}: cancelled, or set again later), once
         they outnumber the live ones: a cancelled Timer B or F would
         otherwise keep its transaction's key for 32 s, megabytes under
         load, scattered among the held calls' objects.
@@ -388,12 +397,8 @@ class TransactionLayer:
         kept = 0
         for slot, entries in list(self._slots.items()):
             live = []
-            flat = iter(entries)
-            for table, key, name in zip(flat, flat, flat):
-                transaction = table.get(key)
-                at = None if transaction is None else transaction.deadlines.get(name)
-                if at is not None and math.ceil(at * GRID) == slot:
-                    live += (table, key, name)
+            for table, key, name, _, _ in _wanted(slot, entries):
+                live += (table, key, name)
             if live:
                 self._slots[slot] = live
                 kept += len(live) // 3

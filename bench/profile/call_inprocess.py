@@ -10,6 +10,7 @@ transport -- the flow of bench/calls (SIPp UAC -> tpbx -> SIPp UAS):
     A: BYE -> 200, B: BYE -> 200
 
     .venv/bin/python bench/profile/call_inprocess.py [CALLS] [--rate R] [--profile] [--reinvite]
+        [--relay]         # a real RTPRelay: four loopback UDP sockets a call
         [--dump FILE]     # --profile's statistics, for pstats or snakeviz
 
 Why phones from the call tests: the phones (tests.pbx.callphone) answer
@@ -21,7 +22,8 @@ The callee's 100 Trying is dropped, as SIPp's UAS sends none.  Fake time
 moves 1/R s per call, so transactions wait out Timers J/D/K/I and the
 tables and timer heaps hold what they hold at R calls/s live.  The relay
 is a fake (no sockets: bench/calls also pays for four UDP sockets per
-call), CDRs go to a list, nothing is logged, and the collector is tuned
+call) unless --relay gives it a real L{RTPRelay} on 127.0.0.1 (its sockets
+in its own epoll, which no reactor polls: no RTP flows), CDRs go to a list, nothing is logged, and the collector is tuned
 as the server tunes it; so this is the SIP stack and call logic alone.
 
 Prints server CPU seconds per 1,000 calls and the calls/s one core would
@@ -39,12 +41,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.pbx.callstack import Bench, FakeRelaySession, Network  # noqa: E402
 from tpbx.pbx.guard import AccessGuard  # noqa: E402
+from tpbx.config import PortRange  # noqa: E402
+from tpbx.media.relay import RTPRelay  # noqa: E402
 from tpbx.model import AccessEntry  # noqa: E402
 from tpbx.service import tuneGarbageCollector  # noqa: E402
 from tpbx.sip.invite import InviteState  # noqa: E402
 from tpbx.sip.parser import parseMessage  # noqa: E402
 from tpbx.testing import MemoryDatagramTransport  # noqa: E402
 from tpbx.transport.udp import SIPDatagramProtocol  # noqa: E402
+
+
+# Ports of --relay's sockets: some of the ephemeral range's neighbours.
+RELAY_PORTS = PortRange(42000, 47999)
 
 
 class NullSink:
@@ -79,6 +87,20 @@ class LeanRelay:
 
     def release(self, session):
         return None
+
+
+class FDClock:
+    """The bench's clock as a reactor for a real relay: its epoll's own
+    descriptor is filed nowhere (no RTP flows, nothing is read)."""
+
+    def __init__(self, clock):
+        self.seconds, self.callLater = clock.seconds, clock.callLater
+
+    def addReader(self, reader) -> None:
+        pass
+
+    def removeReader(self, reader) -> None:
+        pass
 
 
 class Wire(MemoryDatagramTransport):
@@ -137,8 +159,9 @@ class Timed(Network):
                 self.timed(self.udp.datagramReceived, data, (source.peer.host, source.peer.port))
 
 
-def build(profiler) -> Bench:
-    """The call tests' bench with a timed network and a real UDP protocol."""
+def build(profiler, realRelay: bool = False) -> Bench:
+    """The call tests' bench with a timed network and a real UDP protocol;
+    with C{realRelay}, a real L{RTPRelay} on 127.0.0.1."""
     bench = Bench()
     net = Timed(profiler)
     net.engine = bench.engine
@@ -149,7 +172,9 @@ def build(profiler) -> Bench:
     net.udp = SIPDatagramProtocol(bench.engine, bench.clock, guard)
     net.udp.makeConnection(Wire(net))
     bench.engine.sender = net.udp
-    bench.calls.relays.relay = LeanRelay()
+    bench.calls.relays.relay = (
+        RTPRelay(FDClock(bench.clock), "127.0.0.1", RELAY_PORTS, RELAY_PORTS)
+        if realRelay else LeanRelay())
     return bench
 
 
@@ -193,9 +218,10 @@ def oneCall(bench: Bench, reinvite: bool) -> None:
             del phone.sessions[callId]
 
 
-def run(calls: int, rate: float, profile: bool, reinvite: bool, dump: str | None) -> None:
+def run(calls: int, rate: float, profile: bool, reinvite: bool, dump: str | None,
+        realRelay: bool = False) -> None:
     """Warm up, then time C{calls} calls at C{rate}/s of fake time and print."""
-    bench = build(None)
+    bench = build(None, realRelay)
     for _ in range(50):   # warm-up: caches, code paths
         oneCall(bench, reinvite)
     settle(bench, bench.clock.seconds() + 1)
@@ -233,4 +259,4 @@ if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
     dump = sys.argv[sys.argv.index("--dump") + 1] if "--dump" in sys.argv else None
     run(count, _option("--rate", 300.0), "--profile" in sys.argv or dump is not None,
-        "--reinvite" in sys.argv, dump)
+        "--reinvite" in sys.argv, dump, "--relay" in sys.argv)

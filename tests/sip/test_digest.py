@@ -5,6 +5,7 @@ and nonce-count replay protection.
 
 import base64
 import hashlib
+import hmac
 import os
 import tracemalloc
 
@@ -196,6 +197,21 @@ def test_nonceForgeries():
         assert signer.check(bad, 1000.0, 300) == "bad"
         assert signer.issuedAt(bad) is None or bad == tampered
     assert signer.check(nonce, 990.0, 300) == "bad"
+
+
+@pytest.mark.parametrize("secret", [b"", b"s", b"k" * 32, b"k" * 64, b"k" * 200])
+def test_nonceMacIsHmacSha256(secret):
+    """
+    A nonce's MAC, computed from the key's padded hash states, is
+    HMAC-SHA-256 of its head and realm (RFC 2104), for keys shorter than,
+    as long as and longer than the hash's block; so nonces issued before
+    the states were kept still check.
+    """
+    signer = NonceSigner(secret, randomBytes=lambda n: b"\x01" * n)
+    raw = base64.b64decode(signer.issue(1234.0, "pbx"))
+    head = raw[:-32]
+    assert raw[-32:] == hmac.digest(secret, head + b"pbx", "sha256")
+    assert signer.check(signer.issue(1234.0, "pbx"), 1234.0, 300, "pbx") == "ok"
 
 
 def test_noncesAreUnique():

@@ -9,7 +9,7 @@ import pytest
 from tpbx.errors import ProtocolError
 from tpbx.sip.localsession import LocalSession
 from tpbx.sip.offeranswer import (
-    CodecPolicy, NotAcceptable, anchorAnswer, anchorOffer,
+    CodecPolicy, NotAcceptable, anchorAnswer, anchorOffer, checkAcceptable,
     answerDirection, answerOffer, holdOffer, makeOffer, mediaTargets,
     negotiatedCodec, resumeOffer,
 )
@@ -174,6 +174,17 @@ def test_notAcceptable(body):
         anchor(body)
     assert isinstance(caught.value, ProtocolError)
     assert caught.value.statusHint == 488
+    with pytest.raises(NotAcceptable) as early:
+        checkAcceptable(parseSDP(body), POLICY)
+    assert early.value.reason == caught.value.reason
+
+
+@pytest.mark.parametrize("body", [SIPP_UAC, OFFER_A, RFC4317])
+def test_checkAcceptableLetsAnchorableOffersThrough(body):
+    """The check before allocation passes every offer L{anchorOffer}
+    anchors (with a stream kept), so no call is refused that would work."""
+    assert any(m.port for m in anchor(body).media)
+    checkAcceptable(parseSDP(body), POLICY)
 
 
 def test_rejectedStreamsKeepTheirPlace():

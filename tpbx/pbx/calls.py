@@ -41,7 +41,7 @@ from tpbx.sip.grammar import formatHost
 from tpbx.sip.invite import InviteSession
 from tpbx.sip.peer import Peer
 from tpbx.sip.localsession import LocalSession
-from tpbx.sip.offeranswer import CodecPolicy, anchorOffer
+from tpbx.sip.offeranswer import CodecPolicy, checkAcceptable
 from tpbx.sip.sdp import parseSDP
 from tpbx.sip.reply import makeResponse, newTag
 from tpbx.sip.sessiontimer import SessionTimerPolicy
@@ -166,7 +166,7 @@ class CallManager:
         try:
             offer = parseSDP(request.body) if request.body else None
             if offer is not None:   # 488 before anything is allocated
-                anchorOffer(offer, self.settings.codecs)
+                checkAcceptable(offer, self.settings.codecs)
         except ProtocolError as e:
             self._refuse(transaction, e.statusHint, e.reason)
             return

@@ -54,14 +54,16 @@ LIVE_STATES = (InviteState.EARLY, InviteState.CONNECTING,
 """A dialog exists that in-dialog requests may go in (sec. 12.2.1)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Actions and events are made per message and read once: slotted, not
+# frozen (see L{tpbx.sip.transaction.SendMessage}).
+@dataclass(slots=True)
 class SendRequest:
     """Start a client transaction for C{request} (engine.sendRequest)."""
 
     request: Request
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendResponse:
     """
     Send C{response} in server transaction C{transaction}; a transaction
@@ -73,7 +75,7 @@ class SendResponse:
     response: Response
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendAck:
     """Send the ACK for a 2xx outside any transaction (sec. 13.2.2.4)."""
 
@@ -93,7 +95,7 @@ class LastAck(NamedTuple):
     until: float                # when the 2xx's retransmissions stop
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """Something the call model must hear of; see L{tpbx.sip.invite}."""
 

@@ -101,7 +101,11 @@ _END_REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# The actions below (and those of L{tpbx.sip.inviteactions}) are made for
+# every message and read once by the engine: plain slotted dataclasses, not
+# frozen ones, whose generated __init__ sets each field through
+# object.__setattr__ (four times the cost: several of them per message).
+@dataclass(slots=True)
 class SendMessage:
     """Pass C{message} to the transport for C{peer} (sec. 18)."""
 
@@ -109,7 +113,7 @@ class SendMessage:
     peer: Peer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestReceived:
     """Deliver C{request} to the TU; C{transaction} is L{None} for a stray
     ACK (the ACK for a 2xx, sec. 17.2.3)."""
@@ -118,7 +122,7 @@ class RequestReceived:
     transaction: "ServerTransaction | None"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseReceived:
     """Deliver C{response} to the TU; C{transaction} is L{None} for a stray
     response, such as a 2xx retransmission (sec. 17.1.1.2)."""
@@ -127,7 +131,7 @@ class ResponseReceived:
     transaction: "ClientTransaction | None"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionTerminated:
     """C{transaction} ended: C{reason} is C{"completed"}, C{"timeout"} or
     C{"transport-error"}."""

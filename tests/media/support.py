@@ -63,12 +63,15 @@ class FakeNetwork:
     @ivar sockets: the last socket bound on each port.
     @ivar busy: ports another program holds (C{EADDRINUSE}).
     @ivar failure: an errno every bind fails with (C{EMFILE}...), or None.
+    @ivar bursts: port -> the C{burst} it was opened with.
     """
 
     def __init__(self, busy=(), family=socket.AF_INET):
         self.sockets, self.busy, self.failure, self.family = {}, set(busy), None, family
+        self.bursts = {}
 
-    def open(self, host, port):
+    def open(self, host, port, burst=True):
+        self.bursts[port] = burst
         if self.failure is not None:
             raise OSError(self.failure, "cannot bind")
         if port in self.busy:

@@ -51,6 +51,8 @@ def test_allocateBindsTwoPairs():
     session = relay.allocate("c")
     assert (session.a.port, session.b.port) == (7000, 7002)
     assert sorted(net.sockets) == [7000, 7001, 7002, 7003]
+    # RTP sockets absorb bursts (a raised receive buffer); RTCP's need not.
+    assert net.bursts == {7000: True, 7001: False, 7002: True, 7003: False}
     assert {sock.host for sock in net.sockets.values()} == {"127.0.0.1"}
     assert {reader.sock for reader in reactor.readers} == set(net.sockets.values())
     assert session.a.address == "127.0.0.1" and session.callId == "c"

@@ -181,6 +181,39 @@ def test_removeToleratesClosedAndUnknown(registry, reactor):
     assert reactor.readers == set()
 
 
+class CountingEpoll:
+    """An epoll that counts C{unregister} calls (system calls saved)."""
+
+    def __init__(self, epoll):
+        self.epoll, self.unregistered = epoll, 0
+
+    def unregister(self, fd):
+        self.unregistered += 1
+        self.epoll.unregister(fd)
+
+    def __getattr__(self, name):
+        return getattr(self.epoll, name)
+
+
+def test_closeLeavesUnregisteringToTheKernel(registry, reactor, client):
+    """
+    A reader that closes its socket is unfiled without an C{unregister}:
+    closing the socket took it out of the epoll, which reports it no more
+    though a datagram was waiting.  A plain L{remove} still unregisters.
+    """
+    registry._epoll = counting = CountingEpoll(registry._epoll)
+    closed, removed = started(registry, 2)
+    sendEach(client, [closed])
+    assert ready(registry)
+    closed.close()
+    assert counting.unregistered == 0 and registry.count == 1
+    assert not ready(registry)
+    registry.remove(removed)
+    assert counting.unregistered == 1 and registry.count == 0
+    assert reactor.readers == set()
+    removed.sock.close()
+
+
 def test_oneReactorReaderWhateverTheSockets(registry, reactor):
     """The registry is the reactor's one reader for 1 or 40 sockets; it is
     added with the first reader and removed with the last.  Adding a filed

@@ -213,6 +213,18 @@ def test_receiveBufferRaised():
         assert granted >= min(RECEIVE_BUFFER, limit if limit is not None else RECEIVE_BUFFER)
 
 
+def test_receiveBufferLeftForRTCP():
+    """A socket opened without C{burst} (RTCP) keeps the kernel's default
+    receive buffer, and its grant is not what the opener checks."""
+    opener = UDPSocketOpener(RECEIVE_BUFFER * 2)
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) as plain:
+        default = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    with contextlib.closing(opener("127.0.0.1", 0, burst=False)) as sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == default
+        assert sock.getblocking() is False
+    assert not opener.checked
+
+
 def _rmemMax():
     """@return: Linux's net.core.rmem_max, or None elsewhere."""
     try:

@@ -16,7 +16,8 @@ L{ReactorReaders} is what was done before (C{reactor.addReader}): for
 tests with fake sockets on a memory reactor, and where C{select.epoll} is
 missing.  L{defaultReaders} picks.
 
-A registry provides C{add(reader)}, C{remove(reader)} and C{seconds()}
+A registry provides C{add(reader)}, C{remove(reader)}, C{closing(reader)}
+(remove one about to close its descriptor) and C{seconds()}
 (the reactor's clock: a reader keeps one slot for its registry, not one
 more for the reactor).
 """
@@ -66,6 +67,8 @@ class ReactorReaders(_Readers):
     def remove(self, reader) -> None:
         """Stop calling C{reader}; one never added, or closed, is fine."""
         self._reactor.removeReader(reader)
+
+    closing = remove
 
 
 @implementer(IReadDescriptor)
@@ -140,11 +143,31 @@ class EpollReaders(_Readers):
                 self._epoll.unregister(fd)
             except (OSError, ValueError):   # not registered; epoll closed at shutdown
                 pass
-        if 0 <= fd < len(self._slots) and self._slots[fd] is reader:
-            self._slots[fd] = None
-            self.count -= 1
-            if not self.count:
-                self._reactor.removeReader(self)
+        self._unfile(reader, fd)
+
+    def closing(self, reader) -> None:
+        """
+        Stop calling C{reader}, which is about to close its descriptor:
+        closing the last reference to a socket takes it out of every epoll
+        (the PBX forks no process that could hold another), so the system
+        call of L{remove} is saved, four a call.  Any other case is
+        L{remove}'s.
+        """
+        if not self._unfile(reader, reader.fileno()):
+            self.remove(reader)
+
+    def _unfile(self, reader, fd: int) -> bool:
+        """
+        Empty slot C{fd} if C{reader} is filed there; the last reader
+        leaves the reactor.  @return: whether it was filed there.
+        """
+        if not (0 <= fd < len(self._slots) and self._slots[fd] is reader):
+            return False
+        self._slots[fd] = None
+        self.count -= 1
+        if not self.count:
+            self._reactor.removeReader(self)
+        return True
 
     def doRead(self) -> None:
         """

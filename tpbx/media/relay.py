@@ -389,7 +389,8 @@ class RTPRelay:
         @param internalAddress: the address announced in SDP for internal
             ports (default C{bindHost}); C{externalAddress} likewise.
         @param strict: latch only to sources on the SDP target's host.
-        @param openSocket: C{(host, port) -> socket}, bound and non-blocking,
+        @param openSocket: C{(host, port, burst=True) -> socket}, bound and
+            non-blocking (C{burst}: RTP, not RTCP),
             raising L{OSError}; by default a L{UDPSocketOpener}, a fake in tests.
         @param readers: where the sockets register (L{tpbx.media.readers});
             by default L{defaultReaders}, the relay's own epoll on Linux.
@@ -466,7 +467,7 @@ class RTPRelay:
         """
         rtp = self._openSocket(self._bindHost, port)
         try:
-            rtcp = self._openSocket(self._bindHost, port + 1)
+            rtcp = self._openSocket(self._bindHost, port + 1, burst=False)
         except OSError:
             rtp.close()
             raise

@@ -14,8 +14,8 @@ cannot starve the others.  Errors of a single datagram (ICMP port
 unreachable reported as C{ECONNREFUSED} after a C{sendto}, C{EINTR},
 C{ENOBUFS}) are skipped; nothing raises into the reactor.
 
-The receive buffer is raised to L{RECEIVE_BUFFER} so that the kernel
-absorbs bursts (a 200-call load saw drops at the default).  Linux caps
+The receive buffer of RTP sockets is raised to L{RECEIVE_BUFFER} so that
+the kernel absorbs bursts (a 200-call load saw drops at the default).  Linux caps
 the request at C{net.core.rmem_max} and reports twice what it granted;
 the grant is read back from the first socket only, and a cap logged then,
 at debug, once per L{UDPSocketOpener}.
@@ -77,10 +77,13 @@ class UDPSocketOpener:
         self.capped: int | None = None
         self.checked = False
 
-    def __call__(self, host: str, port: int) -> socket.SocketType:
+    def __call__(self, host: str, port: int, burst: bool = True) -> socket.SocketType:
         """
         @param host: the local address; an IPv6 one (with C{":"}) makes an
             C{AF_INET6} socket, anything else C{AF_INET}.
+        @param burst: whether bursts must be absorbed (RTP): the receive
+            buffer is raised.  RTCP, a packet every few seconds, keeps the
+            kernel's default, and its socket costs two system calls less.
         @return: the bound socket.
         @raise OSError: when the socket cannot be made or bound
             (C{EADDRINUSE} when another program holds the port); nothing
@@ -95,9 +98,11 @@ class UDPSocketOpener:
         try:
             if not _NONBLOCK:
                 sock.setblocking(False)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receiveBuffer)
-            if not self.checked:
-                self._noteCapped(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _REPORTED)
+            if burst:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receiveBuffer)
+                if not self.checked:
+                    self._noteCapped(
+                        sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _REPORTED)
             sock.bind((host, port))
         except BaseException:
             sock.close()
@@ -131,8 +136,8 @@ class DatagramReader:
     def __init__(self, readers, sock: socket.SocketType):
         """
         @param readers: where this reader registers, a registry of
-            L{tpbx.media.readers} (C{add}, C{remove}, and C{seconds} for
-            subclasses that keep time).
+            L{tpbx.media.readers} (C{add}, C{remove}, C{closing}, and
+            C{seconds} for subclasses that keep time).
         @param sock: a bound non-blocking socket, e.g. from L{UDPSocketOpener};
             this reader owns it from now on.
         """
@@ -144,7 +149,7 @@ class DatagramReader:
 
     def close(self) -> None:
         """Stop reading and close the socket; idempotent."""
-        self._readers.remove(self)
+        self._readers.closing(self)
         self.sock.close()
 
     def sendto(self, data: bytes, addr) -> bool:

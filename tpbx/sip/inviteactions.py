@@ -14,12 +14,12 @@ L{tpbx.sip.invite}, which re-exports them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from types import MappingProxyType
 from typing import Iterable, Mapping, NamedTuple
 
 from tpbx.sip.headers import Headers
 from tpbx.sip.message import Message, Request, Response
+from tpbx.sip.states import StateEnum
 
 __all__ = ["InviteState", "Role", "SendRequest", "SendResponse", "SendAck",
            "LastAck", "Event", "EARLY_STATES", "LIVE_STATES", "HeaderLines", "confirmedInvite",
@@ -29,7 +29,7 @@ HeaderLines = Iterable[tuple[str, str]]
 """Extra C{(name, value)} header lines a caller adds to a message."""
 
 
-class InviteState(Enum):
+class InviteState(StateEnum):
     """The states of pjsip's INVITE session (C{pjsip_inv_state})."""
 
     NULL = "null"
@@ -41,7 +41,7 @@ class InviteState(Enum):
     DISCONNECTED = "disconnected"
 
 
-class Role(Enum):
+class Role(StateEnum):
     UAC = "uac"
     UAS = "uas"
 

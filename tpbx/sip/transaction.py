@@ -26,7 +26,6 @@ when it sends a 2xx, a client INVITE transaction ends when it receives one;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Callable, ClassVar
 
 from tpbx.errors import ProtocolError
@@ -34,6 +33,7 @@ from tpbx.sip.headers import Headers, splitCommas
 from tpbx.sip.message import Request, Response
 from tpbx.sip.peer import Peer
 from tpbx.sip.reply import makeResponse
+from tpbx.sip.states import StateEnum
 from tpbx.sip.timers import TimerConfig
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-class State(Enum):
+class State(StateEnum):
     """Transaction states, as the figures of sec. 17 name them."""
 
     CALLING = "Calling"
@@ -55,7 +55,7 @@ class State(Enum):
     TERMINATED = "Terminated"
 
 
-class Input(Enum):
+class Input(StateEnum):
     """What can happen to a transaction (the arrows of Figures 5-8)."""
 
     PROVISIONAL = "1xx from TL"

@@ -33,20 +33,29 @@ def test_memoComputedOnce():
     assert calls == [headers]
 
 
-def test_memoForgottenOnEveryChange():
+def test_memoForgottenOnChangeOfItsHeader():
     """
-    Any change (add, replaceFirst, set, remove) forgets every memo entry,
-    so nothing derived from an old value survives it.
+    Any change (add, replaceFirst, set, remove) of a header, by any
+    spelling of its name, forgets the memo entry derived from it, so
+    nothing derived from an old value survives; entries of other headers
+    stay (stamping the top Via keeps the parsed CSeq).
     """
     headers = Headers([("Via", "SIP/2.0/UDP a"), ("CSeq", "1 INVITE")])
-    changes = [lambda: headers.add("Route", "<sip:r>"),
-               lambda: headers.replaceFirst("Via", "SIP/2.0/UDP b"),
-               lambda: headers.set("CSeq", "2 INVITE"),
-               lambda: headers.remove("Route")]
+    changes = [lambda: headers.add("cseq", "3 INVITE"),
+               lambda: headers.replaceFirst("CSeq", "2 INVITE"),
+               lambda: headers.set("CSEQ", "2 INVITE"),
+               lambda: headers.remove("CSeq")]
     for change in changes:
         headers.remember("CSeq", "stale")
+        headers.remember("Via", "parsed")
         change()
         assert headers.memo("CSeq", lambda h: h.get("CSeq")) != "stale"
+        assert headers.memo("Via", lambda h: "again") == "parsed"
+    headers.remember("CSeq", "kept")
+    headers.replaceFirst("Via", "SIP/2.0/UDP b")
+    headers.add("Route", "<sip:r>")
+    assert headers.memo("CSeq", lambda h: "again") == "kept"
+    assert headers.memo("Via", lambda h: h.get("Via")) == "SIP/2.0/UDP b"
 
 
 def test_memoNotKeptOnError():

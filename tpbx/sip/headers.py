@@ -134,9 +134,13 @@ class Headers:
     def memo(self, key: str, compute):
         """
         A value derived from these headers (the parsed top Via, the CSeq
-        pair), computed once by C{compute(self)} and kept until any header
-        changes: the parser, transport and transaction layer all need the
-        top Via, and parsing it three times was a tenth of the parse cost.
+        pair), computed once by C{compute(self)} and kept until a header
+        named C{key} changes: the parser, transport and transaction layer
+        all need the top Via, and parsing it three times was a tenth of the
+        parse cost.
+
+        @param key: the canonical name of the header the value is derived
+            from, and from it alone (stamping the top Via keeps the CSeq).
 
         @raise Exception: whatever C{compute} raises (nothing is kept).
         """
@@ -203,16 +207,15 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
-        self._memo = None
-        self._fields.append((canonicalName(name), value))
+        name = self._changing(name)
+        self._fields.append((name, value))
 
     def replaceFirst(self, name: str, value: str) -> None:
         """
         Replace the first C{name} line by C{value} in place (stamping the
         top Via), or append one when there is none.
         """
-        self._memo = None
-        name = canonicalName(name)
+        name = self._changing(name)
         for i, (n, _) in enumerate(self._fields):
             if n == name:
                 self._fields[i] = (name, value)
@@ -221,8 +224,7 @@ class Headers:
 
     def set(self, name: str, value: str) -> None:
         """Replace every C{name} line by one line with C{value}, kept in place."""
-        self._memo = None
-        name = canonicalName(name)
+        name = self._changing(name)
         for i, (n, _) in enumerate(self._fields):
             if n == name:
                 self._fields[i] = (name, value)
@@ -232,9 +234,18 @@ class Headers:
 
     def remove(self, name: str) -> None:
         """Remove every C{name} line."""
-        self._memo = None
-        name = canonicalName(name)
+        name = self._changing(name)
         self._fields = [f for f in self._fields if f[0] != name]
+
+    def _changing(self, name: str) -> str:
+        """
+        Forget what L{memo} derived from the header C{name} about to
+        change.  @return: C{name}, canonical.
+        """
+        name = canonicalName(name)
+        if self._memo:
+            self._memo.pop(name, None)
+        return name
 
     def __contains__(self, name: str) -> bool:
         name = canonicalName(name)

@@ -150,12 +150,14 @@ class PBXCore:
     def transactionTerminated(self, transaction, reason) -> None:
         if self._calls is not None:
             self._calls.transactionEnded(transaction, reason)
-        key = self._mergeKey(transaction.request)
-        if self._merged.get(key) is transaction:
-            # Only the original's end forgets the key: a merged copy (482)
-            # may end first while the original is still in progress.
-            del self._merged[key]
-        if reason == "timeout" and transaction.request.method == "OPTIONS":
+        request = transaction.request
+        if self._merged and request.method in _DIALOG_CREATING:
+            key = self._mergeKey(request)   # only such requests are filed
+            if self._merged.get(key) is transaction:
+                # Only the original's end forgets the key: a merged copy
+                # (482) may end first while the original is in progress.
+                del self._merged[key]
+        if reason == "timeout" and request.method == "OPTIONS":
             if self._registrar is not None:
                 self._registrar.keepAliveTimedOut(transaction, self._clock.seconds())
 

@@ -4,6 +4,7 @@ intercom (E4).
 """
 
 import pytest
+from hypothesis import given, strategies as st
 from zope.interface.verify import verifyObject
 
 from tests.pbx.features.fakes import CODES, FeatureDirectory, context, extensions
@@ -93,6 +94,24 @@ def test_longestCodeWins():
     codes = dict(CODES, park="*7")
     assert matchDialCode("*78", codes) == ("dndOn", "")
     assert matchDialCode("*71", codes) == ("park", "1")
+
+
+def _longestFirst(dialled, codes):
+    """The rule L{matchDialCode} keeps, stated plainly: try the codes
+    longest first (of equal ones, in order) and take the first that fits."""
+    for feature, code in sorted(codes.items(), key=lambda item: -len(item[1] or "")):
+        if matchDialCode(dialled, {feature: code}) is not None:
+            return matchDialCode(dialled, {feature: code})
+    return None
+
+
+@given(st.text("*#0123456789", max_size=6),
+       st.dictionaries(st.sampled_from(sorted(CODES) + ["queueLogin"]),
+                       st.text("*#0123456789", max_size=3)))
+def test_matchIsLongestFittingCode(dialled, codes):
+    """Whatever the codes (prefixes of each other, empty, equally long,
+    unknown features), the match is the longest code that fits."""
+    assert matchDialCode(dialled, codes) == _longestFirst(dialled, codes)
 
 
 def test_configuredCodes():

@@ -87,20 +87,21 @@ def matchDialCode(dialled: str, codes: dict):
     """
     @param dialled: the dialled digits.
     @param codes: C{{feature: code}}; empty codes are switched off.
-    @return: C{(feature, argument)} for the longest code C{dialled} uses,
-        or L{None}.
+    @return: C{(feature, argument)} for the longest code C{dialled} uses
+        (of equally long ones, the first in C{codes}), or L{None}.
     """
-    for feature, code in sorted(codes.items(), key=lambda item: -len(item[1] or "")):
+    best, length = None, 0
+    for feature, code in codes.items():   # every call is routed through here
         rule = _ARGUMENT.get(feature)
-        if rule is None or not code or not dialled.startswith(code):
+        if rule is None or not code or len(code) <= length or not dialled.startswith(code):
             continue
         argument = dialled[len(code):]
         if argument and (not rule or not argument.isdigit()):
             continue
         if rule == "+" and not argument:
             continue
-        return feature, argument
-    return None
+        best, length = (feature, argument), len(code)
+    return best
 
 
 @implementer(IRouteStep)

@@ -55,8 +55,8 @@ __all__ = ["StepResult", "MemoryResult", "main"]
 
 #: Option -> (--quick default, full-run default).
 DEFAULTS = {
-    # 50/s apart up to 800: both servers' limits fall in this range, and a
-    # coarser step would round one of them down more than the other.
+    # 50/s apart up to 600, where both servers' limits fall; the refining
+    # steps below narrow each limit further.
     "rates": ("50,100", "50,100,150,200,250,300,350,400,450,500,550,600,700,800,1000,1200"),
     "duration": (3, 15),
     "held": (200, 2000),
@@ -69,6 +69,11 @@ DEFAULTS = {
     "settle": (5, 35),
     # Rate series per server, kinds interleaved (see the module docstring).
     "rounds": (1, 3),
+    # Steps halving the gap between the last rate passed and the first
+    # failed (L{bench.lib.ratesteps.stepUntilFailure}): 50/s steps alone
+    # round sippy's ~200/s limit down by up to a quarter, tpbx's ~700/s
+    # one by a fourteenth.
+    "refine": (0, 3),
 }
 
 
@@ -228,7 +233,8 @@ def rateSeries(kind, args, workDir, log):
     with runner.stoppedAfterwards(Bench(kind, args, workDir)) as bench:
         bench.start()
         return ratesteps.stepUntilFailure(
-            args.rates, bench.step, lambda s: describeStep(kind, s), log, pause=2.0)
+            args.rates, bench.step, lambda s: describeStep(kind, s), log, pause=2.0,
+            refine=args.refine)
 
 
 def heldMemory(kind, args, workDir, log):
@@ -359,12 +365,15 @@ def markdown(results, args, argv):
         "media (no relay session). sippy: `sippy.b2bua_simple` (PyPI `sippy`) with a static "
         "next hop, no auth, no media relay. A step passes with < 1 %% failed calls, fewer "
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
-        "the first failing step ends the series. The series runs %d times, the servers "
+        "the first failing step ends the list of rates, and %d more steps halve the gap "
+        "between the highest rate that passed and the lowest that failed (each limit to "
+        "within a few per cent: the list's 50/s steps alone would round a 200/s limit down "
+        "by up to a quarter, a 700/s one by a fourteenth). The series runs %d times, the servers "
         "interleaved in each round on fresh instances, and each ratio is taken within a "
         "round (this VM's speed drifts by up to 1.5x within an hour). Memory: %d calls held at once (started at "
         "%d/s), PSS of the server %d s after the last was set up (every transaction timer "
         "run out) minus before (after a 50-call warm-up), divided by the calls; tpbx with "
-        "--rtp-timeout %d (no RTP is sent)." % (args.rounds, args.held, args.held_rate,
+        "--rtp-timeout %d (no RTP is sent)." % (args.refine, args.rounds, args.held, args.held_rate,
                                                 args.settle, HELD_RTP_TIMEOUT))
     return perfdoc.docSection(
         "calls", "## Call setups: SIPp UAC → B2BUA → SIPp UAS (bench/calls)", argv,
@@ -386,6 +395,9 @@ def parseArgs(argv):
     ap.add_argument("--rounds", type=int,
                     help="rate series per server, servers interleaved (default %d)"
                          % DEFAULTS["rounds"][1])
+    ap.add_argument("--refine", type=int,
+                    help="steps halving the gap between the last rate passed and the first "
+                         "failed (default %d)" % DEFAULTS["refine"][1])
     options.addInterpreterOption(ap)
     ap.add_argument("--sippy-python", help="interpreter with sippy installed "
                                            "(default: a venv made in the work directory)")

@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from bench.calls.run import KindResult, MemoryResult, StepResult, collect, ratioLines, tableRows
+from bench.calls.run import (KindResult, MemoryResult, StepResult, collect, parseArgs,
+                              ratioLines, tableRows)
 from bench.calls.sippy_peer import ensureSippy
 from tests.e2e.conftest import requireBinaries
 from tests.e2e.harness import REPO, tpbxAvailable
@@ -72,3 +73,12 @@ def test_medianRoundAndRatiosWithinRounds():
     assert "call setups/s tpbx/sippy: 3.00 (median round; each round: 3.00, 3.00, 3.14)" in lines[0]
     [row] = tableRows({"tpbx": tpbx})[2:]
     assert "450 (asked 100); rounds: 600 / 450 / 660 / none" in row
+
+
+def test_fullRunsRefineEachLimit():
+    """A full run halves the gap after the first failing rate three times
+    (each limit within a few per cent); a quick run does not; both can be
+    told otherwise."""
+    assert parseArgs([]).refine == 3
+    assert parseArgs(["--quick"]).refine == 0
+    assert parseArgs(["--refine", "1"]).refine == 1

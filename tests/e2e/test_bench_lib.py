@@ -92,6 +92,35 @@ def test_stepUntilFailureNonePassed():
     assert len(steps) == 1 and best is None
 
 
+def test_stepUntilFailureRefinesBetweenPassAndFail():
+    """After the first failure, each refining step halves the gap between
+    the highest rate that passed and the lowest that failed."""
+    measured = []
+
+    def measure(rate):
+        measured.append(rate)
+        return step(rate, rate <= 237)
+    steps, best = ratesteps.stepUntilFailure([150, 200, 250, 300], measure, str,
+                                             lambda line: None, 0.0, sleep=lambda s: None,
+                                             refine=3)
+    assert measured == [150, 200, 250, 225, 237, 243]
+    assert [s.rate for s in steps] == measured and best.rate == 237
+
+
+def test_stepUntilFailureRefineStopsWhenClose():
+    """No refining when nothing passed, none when all passed, and none
+    once the gap is under 2 % of the rate that passed."""
+    never = ratesteps.stepUntilFailure([5, 6], lambda rate: step(rate, False), str,
+                                       lambda line: None, 0.0, sleep=lambda s: None, refine=3)
+    assert [s.rate for s in never[0]] == [5]
+    always = ratesteps.stepUntilFailure([5, 6], lambda rate: step(rate, True), str,
+                                        lambda line: None, 0.0, sleep=lambda s: None, refine=3)
+    assert [s.rate for s in always[0]] == [5, 6] and always[1].rate == 6
+    close = ratesteps.stepUntilFailure([1000, 1050], lambda rate: step(rate, rate < 1030), str,
+                                       lambda line: None, 0.0, sleep=lambda s: None, refine=5)
+    assert [s.rate for s in close[0]] == [1000, 1050, 1025, 1037] and close[1].rate == 1025
+
+
 def test_measureEachSkipsAndSurvivesFailures(capsys):
     """Unavailable servers are skipped; a failing one is reported and the rest still run."""
     def measure(kind, log):

@@ -22,7 +22,6 @@ import functools
 import ipaddress
 from dataclasses import dataclass
 
-
 from tpbx.errors import ProtocolError
 from tpbx.pbx.call import Call
 from tpbx.pbx.callrecord import CallRecord

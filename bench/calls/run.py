@@ -33,6 +33,7 @@ digest auth, dial plan and CDRs).
     python3 bench/calls/run.py --servers tpbx-direct,sippy
 """
 
+import functools
 import signal
 import sys
 import time
@@ -226,15 +227,23 @@ def describeStep(kind, s):
 
 def rateSeries(kind, args, workDir, log):
     """
-    The rate steps for one server, on a fresh instance.
+    The rate steps for one server, on a fresh instance; then the steps
+    refining its limit, each on a fresh instance of its own.
 
-    @return: (steps, the last passing one or C{None}).
+    @return: (steps, the passing one at the highest rate or C{None}).
     """
+    describe = functools.partial(describeStep, kind)
     with runner.stoppedAfterwards(Bench(kind, args, workDir)) as bench:
         bench.start()
-        return ratesteps.stepUntilFailure(
-            args.rates, bench.step, lambda s: describeStep(kind, s), log, pause=2.0,
-            refine=args.refine)
+        results, best = ratesteps.stepUntilFailure(args.rates, bench.step, describe, log,
+                                                   pause=2.0)
+
+    def onFreshServer(rate):
+        with runner.stoppedAfterwards(Bench(kind, args, workDir / ("refine%d" % rate))) as fresh:
+            fresh.start()
+            return fresh.step(rate)
+    best = ratesteps.refineLimit(results, best, onFreshServer, describe, log, args.refine)
+    return results, best
 
 
 def heldMemory(kind, args, workDir, log):
@@ -365,7 +374,8 @@ def markdown(results, args, argv):
         "media (no relay session). sippy: `sippy.b2bua_simple` (PyPI `sippy`) with a static "
         "next hop, no auth, no media relay. A step passes with < 1 %% failed calls, fewer "
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
-        "the first failing step ends the list of rates, and %d more steps halve the gap "
+        "the first failing step ends the list of rates, and %d more steps, each on a fresh "
+        "server, halve the gap "
         "between the highest rate that passed and the lowest that failed (each limit to "
         "within a few per cent: the list's 50/s steps alone would round a 200/s limit down "
         "by up to a quarter, a 700/s one by a fourteenth). The series runs %d times, the servers "

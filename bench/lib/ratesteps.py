@@ -12,7 +12,8 @@ bounds the run.
 import time
 from dataclasses import dataclass
 
-__all__ = ["RateStep", "MAX_FAILED", "MAX_RETRANSMITTED", "MIN_COMPLETED", "stepPassed", "stepUntilFailure"]
+__all__ = ["RateStep", "MAX_FAILED", "MAX_RETRANSMITTED", "MIN_COMPLETED", "stepPassed",
+           "stepUntilFailure", "refineLimit"]
 
 #: A step fails when this share of its calls (or more) failed...
 MAX_FAILED = 0.01
@@ -52,43 +53,52 @@ def stepPassed(failRatio, retransRatio, achieved, rate):
         achieved >= MIN_COMPLETED * rate
 
 
-def stepUntilFailure(rates, measureStep, describe, log, pause, sleep=time.sleep,
-                     refine=0):
+def stepUntilFailure(rates, measureStep, describe, log, pause, sleep=time.sleep):
     """
-    Measure one step per rate until a step fails; then, C{refine} times,
-    the rate halfway between the last that passed and the lowest that
-    failed.
-
-    Why refine: a list of rates rounds each server's limit down to the
-    step below it, by up to a step -- a quarter of a 200/s limit with
-    50/s steps, a fourteenth of a 700/s one -- so a ratio of two limits
-    leans towards the faster server.  Halving the gap a few times measures
-    every limit to within a few per cent of itself.
+    Measure one step per rate until a step fails.
 
     @param measureStep: rate -> a L{RateStep}.
     @param describe: step result -> one progress line for C{log}.
     @param pause: seconds to let the server settle between steps.
     @param sleep: how to wait those seconds.
-    @param refine: halving steps after the first failure (none when the
-        first rate failed, or once the gap is under 2 % of the rate that
-        passed).
-    @return: (every step result in the order measured, the passing one
-        at the highest rate or C{None}).
+    @return: (every step result, the last passing one or C{None}).
     """
-    results, best, failed = [], None, None
+    results, best = [], None
     for rate in rates:
         step = measureStep(rate)
         results.append(step)
         log(describe(step))
         if not step.passed:
-            failed = rate
             break
         best = step
         sleep(pause)
-    for _ in range(refine):
+    return results, best
+
+
+def refineLimit(results, best, measureStep, describe, log, times):
+    """
+    After L{stepUntilFailure}: C{times} steps, each at the rate halfway
+    between the highest that passed and the lowest that failed.
+
+    Why: a list of rates rounds each server's limit down to the step below
+    it, by up to a step -- a quarter of a 200/s limit with 50/s steps, a
+    fourteenth of a 700/s one -- so a ratio of two limits leans towards the
+    faster server.  Halving the gap a few times measures every limit to
+    within a few per cent of itself.  C{measureStep} must give each step a
+    fresh server: one that just failed a step still carries its aftermath
+    (calls without an end, their media ports, timers).
+
+    @param results: the steps measured so far (extended in place).
+    @param best: the passing step at the highest rate, or C{None}.
+    @param times: refining steps at most; none when nothing passed or
+        nothing failed, and no more once the gap is under 2 % of the rate
+        that passed.
+    @return: the passing step at the highest rate, or C{None}.
+    """
+    failed = results[-1].rate if results and not results[-1].passed else None
+    for _ in range(times):
         if best is None or failed is None or failed - best.rate <= max(1, best.rate // 50):
             break
-        sleep(pause)
         step = measureStep((best.rate + failed) // 2)
         results.append(step)
         log(describe(step))
@@ -96,4 +106,4 @@ def stepUntilFailure(rates, measureStep, describe, log, pause, sleep=time.sleep,
             best = step
         else:
             failed = step.rate
-    return results, best
+    return best

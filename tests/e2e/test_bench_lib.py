@@ -92,33 +92,34 @@ def test_stepUntilFailureNonePassed():
     assert len(steps) == 1 and best is None
 
 
-def test_stepUntilFailureRefinesBetweenPassAndFail():
-    """After the first failure, each refining step halves the gap between
-    the highest rate that passed and the lowest that failed."""
+def _refined(rates, limit, times):
+    """@return: (rates measured, the best rate) of a series and its
+    refinement against a server passing every rate up to C{limit}."""
     measured = []
 
     def measure(rate):
         measured.append(rate)
-        return step(rate, rate <= 237)
-    steps, best = ratesteps.stepUntilFailure([150, 200, 250, 300], measure, str,
-                                             lambda line: None, 0.0, sleep=lambda s: None,
-                                             refine=3)
-    assert measured == [150, 200, 250, 225, 237, 243]
-    assert [s.rate for s in steps] == measured and best.rate == 237
+        return step(rate, rate <= limit)
+    results, best = ratesteps.stepUntilFailure(rates, measure, str, lambda line: None, 0.0,
+                                               sleep=lambda s: None)
+    best = ratesteps.refineLimit(results, best, measure, str, lambda line: None, times)
+    assert [s.rate for s in results] == measured
+    return measured, best.rate if best is not None else None
 
 
-def test_stepUntilFailureRefineStopsWhenClose():
-    """No refining when nothing passed, none when all passed, and none
-    once the gap is under 2 % of the rate that passed."""
-    never = ratesteps.stepUntilFailure([5, 6], lambda rate: step(rate, False), str,
-                                       lambda line: None, 0.0, sleep=lambda s: None, refine=3)
-    assert [s.rate for s in never[0]] == [5]
-    always = ratesteps.stepUntilFailure([5, 6], lambda rate: step(rate, True), str,
-                                        lambda line: None, 0.0, sleep=lambda s: None, refine=3)
-    assert [s.rate for s in always[0]] == [5, 6] and always[1].rate == 6
-    close = ratesteps.stepUntilFailure([1000, 1050], lambda rate: step(rate, rate < 1030), str,
-                                       lambda line: None, 0.0, sleep=lambda s: None, refine=5)
-    assert [s.rate for s in close[0]] == [1000, 1050, 1025, 1037] and close[1].rate == 1025
+def test_refineLimitHalvesTheGap():
+    """After the first failure, each refining step halves the gap between
+    the highest rate that passed and the lowest that failed."""
+    assert _refined([150, 200, 250, 300], 237, 3) == ([150, 200, 250, 225, 237, 243], 237)
+    assert _refined([150, 200, 250, 300], 210, 2) == ([150, 200, 250, 225, 212], 200)
+
+
+def test_refineLimitStopsWhenNothingToRefine():
+    """No refining when nothing passed or nothing failed, and none once the
+    gap is under 2 % of the rate that passed."""
+    assert _refined([5, 6], 0, 3) == ([5], None)
+    assert _refined([5, 6], 10, 3) == ([5, 6], 6)
+    assert _refined([1000, 1050], 1029, 5) == ([1000, 1050, 1025, 1037], 1025)
 
 
 def test_measureEachSkipsAndSurvivesFailures(capsys):

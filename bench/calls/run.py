@@ -228,7 +228,8 @@ def describeStep(kind, s):
 def rateSeries(kind, args, workDir, log):
     """
     The rate steps for one server, on a fresh instance; then the steps
-    refining its limit, each on a fresh instance of its own.
+    refining its limit, each on a fresh instance of its own warmed by a
+    step at the highest rate passed (not in the results).
 
     @return: (steps, the passing one at the highest rate or C{None}).
     """
@@ -238,9 +239,11 @@ def rateSeries(kind, args, workDir, log):
         results, best = ratesteps.stepUntilFailure(args.rates, bench.step, describe, log,
                                                    pause=2.0)
 
-    def onFreshServer(rate):
+    def onFreshServer(rate, passed):
         with runner.stoppedAfterwards(Bench(kind, args, workDir / ("refine%d" % rate))) as fresh:
             fresh.start()
+            log("  (warm-up)" + describe(fresh.step(passed)))
+            time.sleep(2.0)
             return fresh.step(rate)
     best = ratesteps.refineLimit(results, best, onFreshServer, describe, log, args.refine)
     return results, best
@@ -375,7 +378,7 @@ def markdown(results, args, argv):
         "next hop, no auth, no media relay. A step passes with < 1 %% failed calls, fewer "
         "SIPp retransmissions than 1 per 100 calls and >= 90 %% of the asked rate completed; "
         "the first failing step ends the list of rates, and %d more steps, each on a fresh "
-        "server, halve the gap "
+        "server warmed by a step at the highest rate passed, halve the gap "
         "between the highest rate that passed and the lowest that failed (each limit to "
         "within a few per cent: the list's 50/s steps alone would round a 200/s limit down "
         "by up to a quarter, a 700/s one by a fourteenth). The series runs %d times, the servers "

@@ -84,12 +84,17 @@ def refineLimit(results, best, measureStep, describe, log, times):
     it, by up to a step -- a quarter of a 200/s limit with 50/s steps, a
     fourteenth of a 700/s one -- so a ratio of two limits leans towards the
     faster server.  Halving the gap a few times measures every limit to
-    within a few per cent of itself.  C{measureStep} must give each step a
-    fresh server: one that just failed a step still carries its aftermath
-    (calls without an end, their media ports, timers).
+    within a few per cent of itself.  C{measureStep} should give each step
+    a fresh server, as the list's steps had: one that just failed a step
+    still carries its aftermath (calls without an end, their media ports,
+    timers); and warm it at the rate that passed first, as the list's
+    steps were by the step before them (whose transactions end during the
+    next one: 32 s after their calls).
 
     @param results: the steps measured so far (extended in place).
     @param best: the passing step at the highest rate, or C{None}.
+    @param measureStep: C{(rate, passed)} -> a L{RateStep}, where
+        C{passed} is the highest rate passed so far.
     @param times: refining steps at most; none when nothing passed or
         nothing failed, and no more once the gap is under 2 % of the rate
         that passed.
@@ -99,7 +104,7 @@ def refineLimit(results, best, measureStep, describe, log, times):
     for _ in range(times):
         if best is None or failed is None or failed - best.rate <= max(1, best.rate // 50):
             break
-        step = measureStep((best.rate + failed) // 2)
+        step = measureStep((best.rate + failed) // 2, best.rate)
         results.append(step)
         log(describe(step))
         if step.passed:

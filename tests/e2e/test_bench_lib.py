@@ -93,33 +93,40 @@ def test_stepUntilFailureNonePassed():
 
 
 def _refined(rates, limit, times):
-    """@return: (rates measured, the best rate) of a series and its
-    refinement against a server passing every rate up to C{limit}."""
-    measured = []
+    """@return: (rates measured, the best rate, the warm-up rate of each
+    refining step) of a series and its refinement against a server passing
+    every rate up to C{limit}."""
+    measured, warmed = [], []
 
     def measure(rate):
         measured.append(rate)
         return step(rate, rate <= limit)
+
+    def refine(rate, passed):
+        warmed.append(passed)
+        return measure(rate)
     results, best = ratesteps.stepUntilFailure(rates, measure, str, lambda line: None, 0.0,
                                                sleep=lambda s: None)
-    best = ratesteps.refineLimit(results, best, measure, str, lambda line: None, times)
+    best = ratesteps.refineLimit(results, best, refine, str, lambda line: None, times)
     assert [s.rate for s in results] == measured
-    return measured, best.rate if best is not None else None
+    return measured, best.rate if best is not None else None, warmed
 
 
 def test_refineLimitHalvesTheGap():
     """After the first failure, each refining step halves the gap between
-    the highest rate that passed and the lowest that failed."""
-    assert _refined([150, 200, 250, 300], 237, 3) == ([150, 200, 250, 225, 237, 243], 237)
-    assert _refined([150, 200, 250, 300], 210, 2) == ([150, 200, 250, 225, 212], 200)
+    the highest rate that passed and the lowest that failed, and is told
+    the highest rate passed so far (its server's warm-up)."""
+    assert _refined([150, 200, 250, 300], 237, 3) == (
+        [150, 200, 250, 225, 237, 243], 237, [200, 225, 237])
+    assert _refined([150, 200, 250, 300], 210, 2) == ([150, 200, 250, 225, 212], 200, [200, 200])
 
 
 def test_refineLimitStopsWhenNothingToRefine():
     """No refining when nothing passed or nothing failed, and none once the
     gap is under 2 % of the rate that passed."""
-    assert _refined([5, 6], 0, 3) == ([5], None)
-    assert _refined([5, 6], 10, 3) == ([5, 6], 6)
-    assert _refined([1000, 1050], 1029, 5) == ([1000, 1050, 1025, 1037], 1025)
+    assert _refined([5, 6], 0, 3) == ([5], None, [])
+    assert _refined([5, 6], 10, 3) == ([5, 6], 6, [])
+    assert _refined([1000, 1050], 1029, 5) == ([1000, 1050, 1025, 1037], 1025, [1000, 1025])
 
 
 def test_measureEachSkipsAndSurvivesFailures(capsys):

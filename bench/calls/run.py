@@ -71,7 +71,7 @@ DEFAULTS = {
     # Rate series per server, kinds interleaved (see the module docstring).
     "rounds": (1, 3),
     # Steps halving the gap between the last rate passed and the first
-    # failed (L{bench.lib.ratesteps.stepUntilFailure}): 50/s steps alone
+    # failed (L{bench.lib.ratesteps.refineLimit}): 50/s steps alone
     # round sippy's ~200/s limit down by up to a quarter, tpbx's ~700/s
     # one by a fourteenth.
     "refine": (0, 3),

@@ -22,9 +22,10 @@ The callee's 100 Trying is dropped, as SIPp's UAS sends none.  Fake time
 moves 1/R s per call, so transactions wait out Timers J/D/K/I and the
 tables and timer heaps hold what they hold at R calls/s live.  The relay
 is a fake (no sockets: bench/calls also pays for four UDP sockets per
-call) unless --relay gives it a real L{RTPRelay} on 127.0.0.1 (its sockets
-in its own epoll, which no reactor polls: no RTP flows), CDRs go to a list, nothing is logged, and the collector is tuned
-as the server tunes it; so this is the SIP stack and call logic alone.
+call) unless --relay gives it a real L{RTPRelay} on 127.0.0.1 (its
+sockets in its own epoll, which no reactor polls: no RTP flows), CDRs go
+to a list, nothing is logged, and the collector is tuned as the server
+tunes it; so this is the SIP stack and call logic alone.
 
 Prints server CPU seconds per 1,000 calls and the calls/s one core would
 manage; the numbers that count are bench/calls'.
@@ -51,8 +52,9 @@ from tpbx.testing import MemoryDatagramTransport  # noqa: E402
 from tpbx.transport.udp import SIPDatagramProtocol  # noqa: E402
 
 
-# Ports of --relay's sockets: some of the ephemeral range's neighbours.
-RELAY_PORTS = PortRange(42000, 47999)
+# Ports of --relay's sockets: the server's default RTP range, below the
+# kernel's ephemeral ports.
+RELAY_PORTS = PortRange(20000, 29999)
 
 
 class NullSink:

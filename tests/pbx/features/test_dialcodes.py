@@ -100,8 +100,8 @@ def _longestFirst(dialled, codes):
     """The rule L{matchDialCode} keeps, stated plainly: try the codes
     longest first (of equal ones, in order) and take the first that fits."""
     for feature, code in sorted(codes.items(), key=lambda item: -len(item[1] or "")):
-        if matchDialCode(dialled, {feature: code}) is not None:
-            return matchDialCode(dialled, {feature: code})
+        if (match := matchDialCode(dialled, {feature: code})) is not None:
+            return match
     return None
 
 

@@ -298,8 +298,7 @@ class Call(CallMedia):
         """
         if self.ended:
             return
-        legs = [self.a] + self.forks
-        if not all(leg.session.state is InviteState.DISCONNECTED for leg in legs):
+        if not self._allDisconnected():
             self._partiesChanged()
             return
         self.ended = True
@@ -311,6 +310,17 @@ class Call(CallMedia):
                                        leg is self.b or leg in self.transferred)
                             for leg in self.forks]
         self.manager.callEnded(self)
+
+    def _allDisconnected(self) -> bool:
+        """Whether every leg's dialog is over; asked after every event, so
+        a plain loop, the caller's leg (nearly always up) first."""
+        disconnected = InviteState.DISCONNECTED
+        if self.a.session.state is not disconnected:
+            return False
+        for leg in self.forks:
+            if leg.session.state is not disconnected:
+                return False
+        return True
 
     def _partiesChanged(self) -> None:
         """

@@ -193,7 +193,13 @@ class Headers:
         @return: the raw value of every C{name} header line, in order.
         """
         name = _canonicalCache.get(name) or canonicalName(name)
-        return [v for n, v in self._fields if n == name]
+        # A loop, not a comprehension (a function call in 3.11): most
+        # calls ask for a header the message lacks (Require, Accept).
+        values = []
+        for n, v in self._fields:
+            if n == name:
+                values.append(v)
+        return values
 
     def getList(self, name: str) -> list[str]:
         """

@@ -360,11 +360,15 @@ class InviteSession(InviteClientMixin, InviteServerMixin):
 
     def nextDeadline(self) -> float | None:
         """@return: when L{handleTimers} must next run, or L{None}."""
-        times = [min(e.nextAt, e.giveUpAt) for e in self._retransmits.values()]
-        if self._retryAt is not None:
-            times.append(self._retryAt)
-        if self._lastAck is not None:
-            times.append(self._lastAck.until)
-        if self.sessionTimer is not None:
-            times.append(self.sessionTimer.nextDeadline())
-        return min(times, default=None)
+        # Asked after every event of every leg: no list, no min() call.
+        soonest = None
+        for e in self._retransmits.values():
+            at = e.nextAt if e.nextAt < e.giveUpAt else e.giveUpAt
+            if soonest is None or at < soonest:
+                soonest = at
+        for at in (self._retryAt,
+                   None if self._lastAck is None else self._lastAck.until,
+                   None if self.sessionTimer is None else self.sessionTimer.nextDeadline()):
+            if at is not None and (soonest is None or at < soonest):
+                soonest = at
+        return soonest

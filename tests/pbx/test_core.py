@@ -18,6 +18,7 @@ from tests.pbx.corestack import NOW, SETTLE, Stack, ack, authenticated, masked, 
 from tests.pbx.sipfixtures import ALICE, HOST, PHONE, answer
 from tpbx.interfaces import ITransactionUser
 from tpbx.pbx.core import KNOWN_METHODS, CoreSettings
+from tpbx.sip.address import parseNameAddr
 from tpbx.sip.peer import Peer
 from tpbx.sip.message import Request
 from tpbx.sip.parser import parseMessage
@@ -107,6 +108,23 @@ def test_registerChallengeIsStateless(stack):
     second = stack.final(request)
     assert second.status == 401 and second is not first
     assert len(stack.guard.requests) == 2
+    assert len(stack.engine.layer) == 0 and stack.clock.getDelayedCalls() == []
+
+
+def test_statelessChallengeKeepsItsToTag(stack):
+    """
+    Sec. 8.2.7: a stateless UAS makes the same To tag for the same request
+    every time, so a retransmission's challenge is the same answer (but
+    for its nonce); another request gets another tag.
+    """
+    request = sipRequest("INVITE", f"sip:1002@{HOST}", user="1002", branch="z9hG4bK-same")
+    first, again = stack.final(request), stack.final(request)
+    other = stack.final(sipRequest("INVITE", f"sip:1002@{HOST}", user="1002",
+                                   branch="z9hG4bK-other"))
+    assert first.status == again.status == other.status == 407
+    tags = [parseNameAddr(r.headers.get("To")).tag for r in (first, again, other)]
+    assert tags[0] and tags[0] == tags[1] != tags[2]
+    assert len(stack.engine.layer) == 0
 
 
 def test_registerRetransmissionAnsweredByTransaction(stack):

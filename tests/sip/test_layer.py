@@ -241,6 +241,25 @@ def test_serverInviteTryingWhenTheTUIsSlow():
     assert layer.receiveRequest(quick, UDP, 10.5) == [SendMessage(ringing, UDP)]
 
 
+def test_forgottenServerTransactionFiresNothing():
+    """
+    Sec. 8.2.7: a request its TU answered statelessly leaves nothing.
+    The forgotten INVITE's transaction sends no 100 Trying and ends with
+    no L{TransactionTerminated}; a retransmission of its request is a new
+    request to the TU, and forgetting again is harmless.
+    """
+    layer = TransactionLayer()
+    invite = makeRequest("INVITE")
+    [received] = layer.receiveRequest(invite, UDP, 10.0)
+    layer.forget(received.transaction)
+    layer.forget(received.transaction)
+    assert runTimers(layer, 100.0) == []
+    assertEmpty(layer)
+    [again] = layer.receiveRequest(invite, UDP, 100.5)
+    assert again == RequestReceived(invite, again.transaction)
+    assert again.transaction is not received.transaction
+
+
 def test_serverInviteNoAck():
     """Without an ACK, Timer G re-sends up to T2 apart and Timer H ends
     the transaction with a timeout 64*T1 after the final."""

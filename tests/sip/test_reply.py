@@ -8,7 +8,9 @@ import os
 from tpbx.sip import reply
 from tpbx.sip.headers import Headers
 from tpbx.sip.message import Request
-from tpbx.sip.reply import makeResponse, newBranch, newCallId, newTag, randomBytes
+from tpbx.sip.reply import (
+    makeResponse, newBranch, newCallId, newTag, randomBytes, statelessTag,
+)
 from tpbx.sip.via import topViaOf
 
 
@@ -47,6 +49,24 @@ def test_toTag():
                         ).headers.get("To") == "<sip:b@h>;tag=y"
     assert makeResponse(_request('"unterminated <sip:b@h>'), 400, toTag="x"
                         ).headers.get("To") == '"unterminated <sip:b@h>'
+
+
+def test_statelessTag():
+    """
+    Sec. 8.2.7: one request (and every retransmission of it) gets one tag
+    under one key; another branch, Call-ID, CSeq or From, or another key,
+    gets another.
+    """
+    key = b"k" * 16
+    tag = statelessTag(_request(), key)
+    assert len(tag) == 16 and int(tag, 16) >= 0
+    assert statelessTag(_request(), key) == tag
+    assert statelessTag(_request(), b"j" * 16) != tag
+    for name, value in [("Via", "SIP/2.0/UDP p1;branch=z9hG4bK9"), ("Call-ID", "abd"),
+                        ("CSeq", "2 INVITE"), ("From", "<sip:a@h>;tag=2")]:
+        other = _request()
+        other.headers.replaceFirst(name, value)
+        assert statelessTag(other, key) != tag, name
 
 
 def test_reasonAndExtraHeaders():

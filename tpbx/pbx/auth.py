@@ -26,7 +26,7 @@ from tpbx.sip.digest import (
 )
 from tpbx.sip.message import Request, Response
 from tpbx.sip.peer import Peer
-from tpbx.sip.reply import makeResponse, newTag
+from tpbx.sip.reply import makeResponse, newTag, statelessTag
 from tpbx.sip.uri import parseURI
 
 __all__ = ["AuthResult", "DigestAuthenticator"]
@@ -115,6 +115,10 @@ class DigestAuthenticator:
         # The password unknown users are checked against: random, never
         # stored, so no auth ID without an extension can ever succeed.
         self._decoy = os.urandom(16).hex()
+        # The key of challenges' To tags: a challenge is sent statelessly
+        # (PBXCore._finishChallenge), and a retransmitted request must get
+        # the same tag (RFC 3261 sec. 8.2.7).
+        self._tagKey = os.urandom(16)
 
     def challenge(self, now: float, stale: bool = False,
                   proxy: bool = False) -> list[tuple[str, str]]:
@@ -154,7 +158,8 @@ class DigestAuthenticator:
         badRequest = _BAD_REQUEST.get(result.reason)
         if badRequest is not None:
             return makeResponse(request, 400, badRequest, toTag=newTag())
-        return makeResponse(request, 407 if proxy else 401, toTag=newTag(),
+        return makeResponse(request, 407 if proxy else 401,
+                            toTag=statelessTag(request, self._tagKey),
                             headers=self.challenge(now, result.stale, proxy))
 
     def _credentials(self, request: Request, proxy: bool) -> DigestCredentials | None:

@@ -151,12 +151,7 @@ class PBXCore:
         if self._calls is not None:
             self._calls.transactionEnded(transaction, reason)
         request = transaction.request
-        if self._merged and request.method in _DIALOG_CREATING:
-            key = self._mergeKey(request)   # only such requests are filed
-            if self._merged.get(key) is transaction:
-                # Only the original's end forgets the key: a merged copy
-                # (482) may end first while the original is in progress.
-                del self._merged[key]
+        self._unmerge(transaction)
         if reason == "timeout" and request.method == "OPTIONS":
             if self._registrar is not None:
                 self._registrar.keepAliveTimedOut(transaction, self._clock.seconds())
@@ -231,6 +226,16 @@ class PBXCore:
         _, _, fromTag = fromValue.partition("tag=")
         return fromTag.split(";")[0].strip(), request.callId, request.headers.get("CSeq")
 
+    def _unmerge(self, transaction) -> None:
+        """C{transaction}'s request is no longer in progress (L{_isMerged})."""
+        request = transaction.request
+        if self._merged and request.method in _DIALOG_CREATING:
+            key = self._mergeKey(request)   # only such requests are filed
+            if self._merged.get(key) is transaction:
+                # Only the original's end forgets the key: a merged copy
+                # (482) may end first while the original is in progress.
+                del self._merged[key]
+
     def _isMerged(self, request, transaction) -> bool:
         """
         A dialog-creating request without To tag whose From tag, Call-ID
@@ -266,17 +271,24 @@ class PBXCore:
 
     def _finishChallenge(self, transaction, response) -> None:
         """
-        Send C{response}; a challenge (401, 407) over UDP is answered
+        Send C{response}; a challenge (401, 407) over UDP is sent
         statelessly, as RFC 3261 sec. 8.2.7 allows for exactly this and
-        as Kamailio's auth does: a retransmitted request just gets a fresh
-        challenge, the ACK of an INVITE's matches nothing and is dropped,
-        and no transaction waits out Timer J (32 s, REGISTER) or re-sends
-        and waits for the ACK and Timer I (5 s, INVITE) for each of the
-        first halves of thousands of registrations and calls.
+        as Kamailio's auth does: the request's server transaction is
+        dropped unused (L{SIPEngine.forget}), a retransmitted request just
+        gets a fresh challenge (with the same To tag,
+        L{tpbx.sip.reply.statelessTag}), the ACK of an INVITE's matches
+        nothing and is dropped, and no transaction waits out Timer J
+        (32 s, REGISTER) or re-sends and waits for the ACK and Timer I
+        (5 s, INVITE) for each of the first halves of thousands of
+        registrations and calls.
         """
-        self._finish(transaction, response)
-        if response.status in (401, 407) and not transaction.peer.reliable:
-            self.engine.abandon(transaction)
+        if response.status not in (401, 407) or transaction.peer.reliable:
+            self._finish(transaction, response)
+            return
+        self._stamp(response)
+        self.engine.sendStateless(response, transaction.peer)
+        self.engine.forget(transaction)
+        self._unmerge(transaction)
 
     def _onOptions(self, request, transaction) -> None:
         if parseURI(request.uri).user:
@@ -332,6 +344,10 @@ class PBXCore:
         self._finish(transaction, response)
 
     def _finish(self, transaction, response) -> None:
+        self._stamp(response)
+        self.engine.sendResponse(transaction, response)
+
+    def _stamp(self, response) -> None:
+        """Name the server in C{response} when configured to."""
         if self.settings.serverHeader:
             response.headers.set("Server", self.settings.serverHeader)
-        self.engine.sendResponse(transaction, response)

@@ -113,6 +113,15 @@ class SIPEngine:
         """
         self._run(self.layer.transportError(transaction, self._clock.seconds()))
 
+    def forget(self, transaction) -> None:
+        """
+        Drop a new server transaction whose request the TU answered
+        statelessly (a challenge, RFC 3261 sec. 8.2.7): nothing is sent,
+        the TU hears nothing more of it, its timers lapse, and a
+        retransmission of the request starts a new one.
+        """
+        self.layer.forget(transaction)
+
     def sendStateless(self, message, peer) -> None:
         """Send outside any transaction (ACK for a 2xx, a stray response)."""
         self.sender.send(message, peer)

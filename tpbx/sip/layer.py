@@ -266,6 +266,16 @@ class TransactionLayer:
         self._now = now
         return self._after(transaction, transaction.respond(response, now))
 
+    def forget(self, transaction: ServerTransaction) -> None:
+        """
+        Drop C{transaction} without ending it: no actions, no
+        L{TransactionTerminated}.  For a request its TU answered outside
+        any transaction (sec. 8.2.7); its pending timers find no
+        transaction under its key and fire nothing.
+        """
+        if self._servers.get(transaction.key) is transaction:
+            del self._servers[transaction.key]
+
     def findServerTransaction(self, request: Request) -> ServerInvite | None:
         """
         The INVITE server transaction a CANCEL is for (sec. 9.2): the one

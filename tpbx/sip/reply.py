@@ -14,6 +14,7 @@ read per identifier cost a system call each, ~2 % of a call's CPU.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Iterable
 
@@ -23,7 +24,7 @@ from tpbx.sip.headers import Headers, canonicalName
 from tpbx.sip.message import Request, Response
 from tpbx.sip.via import MAGIC_COOKIE
 
-__all__ = ["makeResponse", "newTag", "newBranch", "newCallId", "randomBytes"]
+__all__ = ["makeResponse", "newTag", "statelessTag", "newBranch", "newCallId", "randomBytes"]
 
 _COPIED = ("From", "To", "Call-ID", "CSeq")
 #: What a response's headers know of its request's already: the top Via
@@ -78,6 +79,27 @@ def randomBytes(count: int) -> bytes:
 def newTag() -> str:
     """@return: a random tag for From or To (sec. 19.3), 10 hex digits."""
     return _random.take(10)
+
+
+def statelessTag(request: Request, key: bytes) -> str:
+    """
+    The To tag of a response sent without a transaction (RFC 3261 sec.
+    8.2.7: generated "in a manner that will generate the same tag for the
+    same request consistently"): a keyed hash of the request's top Via,
+    Call-ID, CSeq and From, so that every retransmission of one request
+    gets the same tag, and nobody without C{key} can foresee it.
+
+    @param key: the sender's secret, up to 32 bytes.
+    @return: 16 hex digits.
+    """
+    headers = request.headers
+    text = "\n".join(headers.get(name) or "" for name in _SAME_REQUEST)
+    return hashlib.blake2s(text.encode("utf-8", "surrogateescape"), digest_size=8,
+                           key=key).hexdigest()
+
+
+# What tells one request from another for L{statelessTag} (sec. 17.2.3).
+_SAME_REQUEST = ("Via", "Call-ID", "CSeq", "From")
 
 
 def newBranch() -> str:

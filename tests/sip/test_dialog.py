@@ -10,9 +10,11 @@ import pytest
 from tpbx.errors import ProtocolError
 from tpbx.sip.dialog import (
     Dialog, DialogId, DialogSet, newRequest, requestDialogId,
-    responseDialogId, withBranch,
+    responseDialogId, setVia,
 )
+from tpbx.sip.headers import Headers
 from tpbx.sip.reply import makeResponse
+from tpbx.sip.via import parseVia, topViaOf
 
 RR = ["<sip:p1.example.net;lr>", "<sip:p2.example.net;lr>"]
 
@@ -176,6 +178,20 @@ def test_dialogSet():
     assert table.get(uas.id) is None
 
 
+@pytest.mark.parametrize("via", ["SIP/2.0/UDP 192.0.2.1:5060;rport", "SIP/2.0/TLS [2001:db8::1]",
+                                 "SIP/2.0/tcp PBX.example.com:5061;rport;x=Y"])
+def test_setViaKeepsWhatParsingGives(via):
+    """The Via setVia keeps parsed is the one parsing its text gives, and
+    each call draws a new branch."""
+    first, second = Headers(), Headers()
+    setVia(first, via)
+    setVia(second, via)
+    [text] = first.getAll("Via")
+    assert topViaOf(first) == parseVia(text)
+    assert topViaOf(first).branch.startswith("z9hG4bK")
+    assert topViaOf(first).branch != topViaOf(second).branch
+
+
 def test_terminatedAndHelpers():
     """A terminated dialog refuses new requests (481); withBranch keeps an
     existing branch; newRequest adds a From tag and demands a content
@@ -185,7 +201,10 @@ def test_terminatedAndHelpers():
     with pytest.raises(ProtocolError) as error:
         dialog.createRequest("BYE")
     assert error.value.statusHint == 481
-    assert withBranch("SIP/2.0/UDP h;branch=z9hG4bKx") == "SIP/2.0/UDP h;branch=z9hG4bKx"
+    headers = Headers([("Via", "SIP/2.0/UDP old")])
+    setVia(headers, "SIP/2.0/UDP h;branch=z9hG4bKx")
+    assert headers.getAll("Via") == ["SIP/2.0/UDP h;branch=z9hG4bKx"]
+    assert topViaOf(headers).branch == "z9hG4bKx"
     request = newRequest("INVITE", "sip:b@h", "<sip:a@h>", "<sip:b@h>",
                          "sip:a@h", "SIP/2.0/UDP h")
     assert ";tag=" in request.headers.get("From")

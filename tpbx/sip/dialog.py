@@ -26,8 +26,9 @@ from tpbx.sip.headers import Headers
 from tpbx.sip.message import Message, Request, Response
 from tpbx.sip.reply import newBranch, newCallId, newTag
 from tpbx.sip.uri import parseURI
+from tpbx.sip.via import Via, parseVia
 
-__all__ = ["DialogId", "Dialog", "DialogSet", "newRequest", "withBranch",
+__all__ = ["DialogId", "Dialog", "DialogSet", "newRequest", "setVia",
            "requestDialogId", "responseDialogId"]
 
 # Headers a request inside a dialog copies from the INVITE into its ACK
@@ -76,15 +77,26 @@ def _tag(message: Message, name: str) -> str:
     return parseNameAddr(value).tag or ""
 
 
-def withBranch(via: str) -> str:
+def setVia(headers: Headers, via: str) -> None:
     """
-    @param via: a Via value (C{SIP/2.0/UDP host:port;rport}).
-    @return: C{via} with a fresh C{z9hG4bK} branch unless it has one
-        (sec. 8.1.1.7: every new transaction gets a new branch).
+    Make C{via}, with a fresh C{z9hG4bK} branch unless it has one (sec.
+    8.1.1.7: every new transaction gets a new branch), the only Via of a
+    request being built, and keep it parsed in the headers' memo: the
+    transaction layer reads the branch of every request sent, and parsing
+    back what was just written cost a Via parse per request.
+
+    @param via: one via-parm (C{SIP/2.0/UDP host:port;rport}), well formed
+        (ours); its branchless form is parsed once (L{parseVia}'s cache).
     """
     if ";branch=" in via:
-        return via
-    return f"{via};branch={newBranch()}"
+        text, parsed = via, parseVia(via)
+    else:
+        branch = newBranch()
+        text, base = f"{via};branch={branch}", parseVia(via)
+        parsed = Via(base.protocol, base.transport, base.host, base.port,
+                     {**base.params, "branch": branch})
+    headers.set("Via", text)
+    headers.remember("Via", parsed)
 
 
 def _firstContact(message: Message) -> str | None:
@@ -133,7 +145,9 @@ def newRequest(method: str, requestUri: str, localUri: str, remoteUri: str,
     """
     if parseNameAddr(localUri).tag is None:
         localUri = f"{localUri};tag={newTag()}"
-    headers = Headers([("Via", withBranch(via)), ("Max-Forwards", "70")])
+    headers = Headers()
+    setVia(headers, via)
+    headers.add("Max-Forwards", "70")
     for route in routeSet:
         headers.add("Route", route)
     headers.add("From", localUri)
@@ -301,7 +315,7 @@ class Dialog:
         uri, routes = self._uriAndRoutes()
         headers = Headers()
         if via is not None:
-            headers.add("Via", withBranch(via))
+            setVia(headers, via)
         headers.add("Max-Forwards", "70")
         for route in routes:
             headers.add("Route", route)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from tpbx.errors import ProtocolError
 from tpbx.sip.address import parseNameAddr
-from tpbx.sip.dialog import Dialog, withBranch
+from tpbx.sip.dialog import Dialog, setVia
 from tpbx.sip.inviteactions import (
     EARLY_STATES, EMPTY, Event, InviteState, LastAck, Role, SendAck, SendRequest,
     confirmedInvite, filed, unfiled,
@@ -216,7 +216,7 @@ class InviteClientMixin:
         (RFC 4028 sec. 7.3): same Call-ID and tags, CSeq one higher."""
         interval = self.policy.after422(response)
         headers = self.invite.headers.copy()
-        headers.set("Via", withBranch(self.via))
+        setVia(headers, self.via)
         headers.set("CSeq", f"{self._inviteSeq + 1} INVITE")
         headers.set("Session-Expires", str(interval))
         headers.set("Min-SE", str(interval))

@@ -81,11 +81,15 @@ def newTag() -> str:
     return _random.take(10)
 
 
+# What tells one request from another for L{statelessTag} (sec. 17.2.3).
+_SAME_REQUEST = ("Via", "Call-ID", "CSeq", "From")
+
+
 def statelessTag(request: Request, key: bytes) -> str:
     """
     The To tag of a response sent without a transaction (RFC 3261 sec.
     8.2.7: generated "in a manner that will generate the same tag for the
-    same request consistently"): a keyed hash of the request's top Via,
+    same request consistently"): a keyed hash of the request's first Via line,
     Call-ID, CSeq and From, so that every retransmission of one request
     gets the same tag, and nobody without C{key} can foresee it.
 
@@ -96,10 +100,6 @@ def statelessTag(request: Request, key: bytes) -> str:
     text = "\n".join(headers.get(name) or "" for name in _SAME_REQUEST)
     return hashlib.blake2s(text.encode("utf-8", "surrogateescape"), digest_size=8,
                            key=key).hexdigest()
-
-
-# What tells one request from another for L{statelessTag} (sec. 17.2.3).
-_SAME_REQUEST = ("Via", "Call-ID", "CSeq", "From")
 
 
 def newBranch() -> str:

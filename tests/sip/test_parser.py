@@ -11,6 +11,7 @@ from tpbx.errors import SIPParseError
 from tpbx.sip.framing import FramedMessage, StreamFramer
 from tpbx.sip.message import Request, Response
 from tpbx.sip.parser import parseMessage, splitHead
+from tpbx.sip.reply import makeResponse
 
 HEADERS = [
     "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK74bf9;rport",
@@ -80,6 +81,19 @@ def test_request():
     assert request.cseq == (1, "INVITE")
     assert request.body == BODY
     assert request.headers.get("From") == '"Alice" <sip:alice@example.com>;tag=9fxced76sl'
+
+
+def test_callIdKeptFromParse():
+    """
+    The parser keeps the Call-ID it checked in the headers' memo, which a
+    response built from the request takes too; a Call-ID written later is
+    what the message then gives.
+    """
+    request = parseMessage(build())
+    assert request.headers.memo("Call-ID", None) == "3848276298220188511@192.0.2.1"
+    assert makeResponse(request, 200).headers.memo("Call-ID", None) == request.callId
+    request.headers.set("i", "other@192.0.2.1")
+    assert request.callId == "other@192.0.2.1"
 
 
 def test_response():

@@ -238,6 +238,18 @@ def test_clientNonInviteFinal(status):
     assert fire(txn, "K") == [TransactionTerminated(txn, "completed")]
 
 
+def test_clientNonInviteCompletedKeepsLittle():
+    """During Timer K the transaction only absorbs retransmissions: once
+    the TU has the final response, it keeps neither that response nor
+    more of its request than what names it."""
+    txn, _ = make(ClientNonInvite, request=makeRequest("BYE"))
+    request = txn.request
+    final = respond(request, 200)
+    assert txn.receive(final, 1.0) == [ResponseReceived(final, txn)]
+    assert txn.lastResponse is None
+    assertNamedOnly(txn.request, request)
+
+
 def test_clientNonInviteOverTCP():
     """Over TCP there is no Timer E, and Timer K is zero."""
     txn, _ = make(ClientNonInvite, peer=TCP)
@@ -351,8 +363,14 @@ def test_serverInviteConfirmedKeepsLittle():
     request.body = b"v=0\r\n"
     txn.respond(respond(request, 407), 0.0)
     txn.receive(makeRequest("ACK"), 0.1)
-    kept = txn.request
-    assert txn.lastResponse is None and kept.body == b""
+    assert txn.lastResponse is None
+    assertNamedOnly(txn.request, request)
+
+
+def assertNamedOnly(kept, request):
+    """C{kept} is what a waiting transaction keeps of C{request}: its
+    method, URI and naming fields, no body and nothing else."""
+    assert kept.body == b""
     assert (kept.method, kept.uri, kept.callId, kept.cseq) == (
         request.method, request.uri, request.callId, request.cseq)
     assert {name for name, _ in kept.headers} == {"Via", "From", "To", "Call-ID", "CSeq"}
@@ -394,6 +412,20 @@ def test_serverNonInvite():
     assert txn.receive(txn.request, 2.0) == [SendMessage(ok, UDP)]
     assert txn.respond(respond(txn.request, 500), 2.0) == []
     assert fire(txn, "J") == [TransactionTerminated(txn, "completed")]
+
+
+def test_serverNonInviteCompletedKeepsLittle():
+    """During Timer J (32 s over UDP: every BYE leaves one) the
+    transaction keeps its final response, which retransmissions get again,
+    and of its request only what names it."""
+    txn, _ = make(ServerNonInvite, request=makeRequest("BYE"))
+    request = txn.request
+    request.body = b"kept by the TU, not by the transaction"
+    ok = respond(request, 200)
+    txn.respond(ok, 1.0)
+    assert txn.lastResponse is ok
+    assertNamedOnly(txn.request, request)
+    assert txn.receive(request, 2.0) == [SendMessage(ok, UDP)]
 
 
 def test_serverNonInviteFinalFromTrying():

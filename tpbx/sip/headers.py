@@ -213,7 +213,12 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
-        name = self._changing(name)
+        # L{_changing} written out: a message the PBX builds adds a dozen
+        # lines, a few dozen a call.
+        name = _canonicalCache.get(name) or canonicalName(name)
+        memo = self._memo
+        if memo:
+            memo.pop(name, None)
         self._fields.append((name, value))
 
     def replaceFirst(self, name: str, value: str) -> None:

@@ -55,6 +55,14 @@ def _parseCSeq(headers: Headers) -> tuple[int, str]:
     return number, parts[1]
 
 
+def _callIdOf(headers: Headers) -> str:
+    """@return: the Call-ID value of C{headers}, stripped."""
+    value = headers.get("Call-ID")
+    if value is None:
+        raise ProtocolError("Missing Call-ID")
+    return value.strip()
+
+
 class Message:
     """
     What requests and responses share.
@@ -74,11 +82,12 @@ class Message:
 
     @property
     def callId(self) -> str:
-        """@return: the Call-ID value (sec. 8.1.1.4)."""
-        value = self.headers.get("Call-ID")
-        if value is None:
-            raise ProtocolError("Missing Call-ID")
-        return value.strip()
+        """
+        @return: the Call-ID value (sec. 8.1.1.4), found once per message
+            (kept in the headers' memo: a call asks for it a dozen times).
+        @raise ProtocolError: when Call-ID is missing.
+        """
+        return self.headers.memo("Call-ID", _callIdOf)
 
     @property
     def cseq(self) -> tuple[int, str]:

@@ -191,8 +191,8 @@ def _checkHeaders(message: Request | Response,
                   fields: list[tuple[str, str]]) -> str | None:
     """
     The headers every message needs (sec. 8.1.1), once each; Max-Forwards
-    in range when present (sec. 20.22).  The parsed top Via and CSeq are
-    kept in the headers' memo for the layers above.
+    in range when present (sec. 20.22).  The parsed top Via, the CSeq and
+    the Call-ID are kept in the headers' memo for the layers above.
 
     Most messages repeat no header name at all, so one C{dict} of the
     fields answers "present?" and "which value?"; names are counted only
@@ -219,6 +219,7 @@ def _checkHeaders(message: Request | Response,
     callId = single["Call-ID"]
     if not callId or len(callId.split()) != 1:
         raise ProtocolError("Malformed Call-ID")
+    headers.remember("Call-ID", callId)
     headers.remember("CSeq", _checkCSeq(message, single["CSeq"]))
     maxForwards = single.get("Max-Forwards")
     if maxForwards is not None:

@@ -27,9 +27,9 @@ from tpbx.sip.via import MAGIC_COOKIE
 __all__ = ["makeResponse", "newTag", "statelessTag", "newBranch", "newCallId", "randomBytes"]
 
 _COPIED = ("From", "To", "Call-ID", "CSeq")
-#: What a response's headers know of its request's already: the top Via
-#: and CSeq, copied verbatim (see L{Headers.memo}).
-_CARRIED = ("Via", "CSeq")
+#: What a response's headers know of its request's already: the top Via,
+#: CSeq and Call-ID, copied verbatim (see L{Headers.memo}).
+_CARRIED = ("Via", "CSeq", "Call-ID")
 #: Random bytes read from the kernel at a time.
 _POOL_BYTES = 4096
 

@@ -152,10 +152,12 @@ class Transaction:
     What the four machines share: the table walk and the timers.
 
     @ivar key: the matching key the layer filed this transaction under.
-    @ivar request: the request that created it.
+    @ivar request: the request that created it; once the waits after
+        the final response begin, only what names it (L{_keepNaming}).
     @ivar peer: where requests go (client) or came from (server).
     @ivar state: the current L{State}.
-    @ivar lastResponse: the last response received (client) or sent (server).
+    @ivar lastResponse: the last response received (client) or sent
+        (server); a completed non-INVITE client transaction keeps none.
     @ivar deadlines: pending timers, C{name -> time} (one of each name).
     """
 
@@ -181,7 +183,10 @@ class Transaction:
         self._timers = timers
         self._schedule = schedule
         self._interval = 0.0
-        self._due: list[Input] = []
+        # Timers of zero duration (reliable transports) waiting to fire at
+        # the end of L{handle}: a list only while one waits, not one per
+        # transaction for its whole life.
+        self._due: list[Input] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state.value} {self.key!r}>"
@@ -206,11 +211,14 @@ class Transaction:
             if nextState is State.TERMINATED:
                 # sec. 17.1.1.2 etc.: "MUST be destroyed immediately".
                 self.deadlines.clear()
-                self._due.clear()
+                self._due = None
                 actions.append(TransactionTerminated(
                     self, _END_REASONS.get(event, "completed")))
         while self._due:
-            actions.extend(self.handle(self._due.pop(0), now))
+            due = self._due.pop(0)
+            if not self._due:
+                self._due = None
+            actions.extend(self.handle(due, now))
         return actions
 
     def timerFired(self, name: str, at: float, now: float) -> list | None:
@@ -241,6 +249,8 @@ class Transaction:
     def _start(self, name: str, duration: float, now: float) -> None:
         """Start timer C{name}; a zero duration fires it at once."""
         if duration <= 0:
+            if self._due is None:
+                self._due = []
             self._due.append(TIMER_INPUTS[name])
             return
         self._startAt(name, now + duration)
@@ -283,6 +293,21 @@ class Transaction:
     def _deliver(self, response: Response, now: float) -> list:
         self.lastResponse = response
         return [ResponseReceived(response, self)]
+
+    def _keepNaming(self) -> None:
+        """
+        Keep of the request only its method, Request-URI and the fields
+        that name it (L{_NAMING}): what the owner's tables and the end of
+        the transaction still read.  For the waits after the final
+        response (Timers I, J, K), where the transaction only absorbs or
+        answers retransmissions: a BYE's server transaction waits 32 s
+        over UDP, so every call leaves one, and its parsed request was
+        most of what the cyclic collector walked at a few hundred calls a
+        second.  The tuples are the request's own: nothing is copied.
+        """
+        request = self.request
+        self.request = Request(request.method, request.uri, Headers.canonical(
+            [field for field in request.headers if field[0] in _NAMING]))
 
 
 class ClientTransaction(Transaction):
@@ -460,9 +485,14 @@ class ClientNonInvite(ClientTransaction):
         return self._resend(message, now)
 
     def _final(self, response: Response, now: float) -> list:
+        """The final response: the TU has it, and Timer K only absorbs
+        its retransmissions, so neither it nor the whole request is kept."""
         self._stop("E", "F")
         self._start("K", self._timers.timerK(self.peer.reliable), now)
-        return self._deliver(response, now)
+        actions = self._deliver(response, now)
+        self.lastResponse = None
+        self._keepNaming()
+        return actions
 
     TABLE = {
         (_T, Input.TIMER_E): (_retransmitTrying, _T),
@@ -548,9 +578,7 @@ class ServerInvite(ServerTransaction):
         self._stop("G", "H")
         self._start("I", self._timers.timerI(self.peer.reliable), now)
         self.lastResponse = None
-        request = self.request
-        self.request = Request(request.method, request.uri, Headers.canonical(
-            [field for field in request.headers if field[0] in _NAMING]))
+        self._keepNaming()
         return []
 
     TABLE = {
@@ -580,7 +608,10 @@ class ServerNonInvite(ServerTransaction):
     INITIAL = State.TRYING
 
     def _sendFinal(self, response: Response, now: float) -> list:
+        """Send the final response and wait out Timer J, keeping the
+        response for retransmitted requests but only the request's name."""
         self._start("J", self._timers.timerJ(self.peer.reliable), now)
+        self._keepNaming()
         return self._sendResponse(response, now)
 
     TABLE = {

@@ -321,6 +321,16 @@ def test_serverNonInvite():
     assertEmpty(layer)
 
 
+def test_transactionsShareTheLayersScheduleCallback():
+    """Every transaction of a layer, client or server, holds the same
+    schedule callback: a bound method made per transaction would be one
+    more object each keeps for its Timer J or K."""
+    layer = TransactionLayer()
+    [received] = layer.receiveRequest(makeRequest("BYE"), UDP, 0.0)
+    sent, _ = layer.sendRequest(makeRequest("OPTIONS", branch="z9hG4bKother"), UDP, 0.0)
+    assert received.transaction._schedule is sent._schedule
+
+
 def test_serverMatchingUsesSentBy():
     """Server matching is branch, sent-by and method: the same branch from
     another sent-by, or with another method, is another transaction."""

@@ -143,6 +143,10 @@ class TransactionLayer:
         self._earliestNew: float | None = None
         # The C{now} of the call being served: what "far" is measured from.
         self._now = 0.0
+        # One bound method for every transaction to call: reading
+        # C{self._schedule} makes a new one each time, which each
+        # transaction would keep (a BYE's for 32 s).
+        self._scheduler = self._schedule
 
     def __len__(self) -> int:
         return len(self._clients) + len(self._servers)
@@ -184,7 +188,7 @@ class TransactionLayer:
             return [RequestReceived(request, None)]
         kind = ServerInvite if request.method == "INVITE" else ServerNonInvite
         transaction = self._servers[key] = kind(key, request, peer, self.timers,
-                                                self._schedule)
+                                                self._scheduler)
         return transaction.start(now)
 
     def receiveResponse(self, response: Response, peer: Peer,
@@ -249,7 +253,7 @@ class TransactionLayer:
                 raise ProtocolError("No INVITE transaction to cancel", 481)
             actions = invite.handle(Input.CANCEL, now)
         kind = ClientInvite if request.method == "INVITE" else ClientNonInvite
-        transaction = kind(key, request, peer, self.timers, self._schedule)
+        transaction = kind(key, request, peer, self.timers, self._scheduler)
         self._clients[key] = transaction
         return transaction, actions + transaction.start(now)
 

@@ -244,10 +244,25 @@ def test_clientNonInviteCompletedKeepsLittle():
     more of its request than what names it."""
     txn, _ = make(ClientNonInvite, request=makeRequest("BYE"))
     request = txn.request
+    txn.receive(respond(request, 100), 0.5)
     final = respond(request, 200)
     assert txn.receive(final, 1.0) == [ResponseReceived(final, txn)]
     assert txn.lastResponse is None
     assertNamedOnly(txn.request, request)
+
+
+def test_reliableTransactionsEndWithTheirRequest():
+    """Over TCP the waits after the final response are zero: the
+    transaction ends at once and has nothing to slim."""
+    for kind in (ClientNonInvite, ServerNonInvite):
+        txn, _ = make(kind, peer=TCP, request=makeRequest("BYE"))
+        request = txn.request
+        final = respond(request, 200)
+        if kind is ClientNonInvite:
+            txn.receive(final, 1.0)
+        else:
+            txn.respond(final, 1.0)
+        assert txn.state is State.TERMINATED and txn.request is request
 
 
 def test_clientNonInviteOverTCP():

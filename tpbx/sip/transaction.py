@@ -82,8 +82,9 @@ class Input(StateEnum):
 
 
 TIMER_INPUTS = {name: Input[f"TIMER_{name}"] for name in "ABDEFGHIJK"}
-# What a confirmed INVITE server transaction keeps of its request: the
-# fields that name it (sec. 8.2.2.2, 17.2.3), for its owner's tables.
+# What a transaction waiting after its final response keeps of its
+# request: the fields that name it (sec. 8.2.2.2, 17.2.3), for its owner's
+# tables.
 _NAMING = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 # The INVITE server transaction's own wait for its TU (sec. 17.2.1).
 TRYING = "Trying"
@@ -304,7 +305,11 @@ class Transaction:
         over UDP, so every call leaves one, and its parsed request was
         most of what the cyclic collector walked at a few hundred calls a
         second.  The tuples are the request's own: nothing is copied.
+        Over a reliable transport the wait is zero and the transaction
+        ends at once: nothing to do.
         """
+        if self.peer.reliable:
+            return
         request = self.request
         self.request = Request(request.method, request.uri, Headers.canonical(
             [field for field in request.headers if field[0] in _NAMING]))
@@ -489,10 +494,9 @@ class ClientNonInvite(ClientTransaction):
         its retransmissions, so neither it nor the whole request is kept."""
         self._stop("E", "F")
         self._start("K", self._timers.timerK(self.peer.reliable), now)
-        actions = self._deliver(response, now)
-        self.lastResponse = None
+        self.lastResponse = None   # not even a provisional one
         self._keepNaming()
-        return actions
+        return [ResponseReceived(response, self)]
 
     TABLE = {
         (_T, Input.TIMER_E): (_retransmitTrying, _T),

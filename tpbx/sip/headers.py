@@ -213,12 +213,7 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
-        # L{_changing} written out: a message the PBX builds adds a dozen
-        # lines, a few dozen a call.
-        name = _canonicalCache.get(name) or canonicalName(name)
-        memo = self._memo
-        if memo:
-            memo.pop(name, None)
+        name = self._changing(name)
         self._fields.append((name, value))
 
     def replaceFirst(self, name: str, value: str) -> None:
@@ -253,9 +248,12 @@ class Headers:
         Forget what L{memo} derived from the header C{name} about to
         change.  @return: C{name}, canonical.
         """
-        name = canonicalName(name)
-        if self._memo:
-            self._memo.pop(name, None)
+        # The cache looked up here, not through L{canonicalName}: every
+        # line a built message adds comes this way, a few dozen a call.
+        name = _canonicalCache.get(name) or canonicalName(name)
+        memo = self._memo
+        if memo:
+            memo.pop(name, None)
         return name
 
     def __contains__(self, name: str) -> bool:

@@ -22,7 +22,9 @@ from twisted.trial.unittest import TestCase
 
 from tests.pbx.sipfixtures import answer, register
 from tpbx.config import ServerConfig
+from tpbx import service as service_module
 from tpbx.model import AccessEntry
+from tpbx.openfiles import OTHER_FILES
 from tpbx.pbx.status import PBXStatus
 from tpbx.service import HOUSEKEEPING_INTERVAL, PBXService
 from tpbx.sip.parser import parseMessage
@@ -148,6 +150,34 @@ class PBXServiceTests(TestCase):
         """The configured RTP timeout is the relay's inactivity timeout."""
         self.config = dataclasses.replace(self.config, rtpTimeout=300)
         self.assertEqual(self.startPBX().relay.inactivityTimeout, 300)
+
+    @inlineCallbacks
+    def test_relaySocketsKeptThenClosedAtStop(self):
+        """
+        Where the open-files limit allows one descriptor per RTP port
+        besides the rest (here: 550 default ports), a released session's
+        sockets are kept open for the next call; stopping the service
+        closes them.
+        """
+        service = self.startPBX()
+        session = service.relay.allocate("c")
+        yield service.relay.release(session)
+        self.assertEqual(service.relay.stats()["keptPairs"], 2)
+        self.assertNotEqual(session.a.rtp.fileno(), -1)
+        yield service.stopService()
+        self.assertEqual(service.relay.stats()["keptPairs"], 0)
+        self.assertEqual(session.a.rtp.fileno(), -1)
+
+    def test_relaySocketsClosedWhenFilesAreShort(self):
+        """Where the limit cannot be raised that far, sockets close after each call."""
+        asked = []
+        self.patch(service_module, "ensureOpenFiles", lambda n: asked.append(n) or False)
+        service = self.startPBX()
+        session = service.relay.allocate("c")
+        service.relay.release(session)
+        self.assertEqual(service.relay.stats()["keptPairs"], 0)
+        self.assertEqual(session.a.rtp.fileno(), -1)
+        self.assertEqual(asked, [500 + 50 + OTHER_FILES])
 
     @inlineCallbacks
     def test_registrationShownAndSurvivesRestart(self):

@@ -25,6 +25,7 @@ from tpbx.config import ServerConfig
 from tpbx.events import ADDRESS_BLACKLISTED, ADDRESS_FLOODING, LogEventSink
 from tpbx.interfaces import IEventSink
 from tpbx.model import AccessEntry
+from tpbx.openfiles import OTHER_FILES, ensureOpenFiles
 from tpbx.media.player import MusicOnHold
 from tpbx.media.recorder import RecorderFactory
 from tpbx.media.relay import RTPRelay
@@ -139,6 +140,7 @@ class PBXService(MultiService):
         if self._housekeeping.running:
             self._housekeeping.stop()
         self.calls.stop()
+        self.relay.close()
         self.engine.stop()
         d = DeferredList([super().stopService(), self._cdrs.stop(), self._journal.stop()])
         d.addBoth(lambda _: self.store.close())
@@ -187,7 +189,8 @@ class PBXService(MultiService):
         self.relay = RTPRelay(self._reactor, config.bindHost, config.rtpInternal,
                               config.rtpExternal, config.rtpTimeout,
                               internalAddress=advertised,
-                              externalAddress=advertised)
+                              externalAddress=advertised,
+                              keepSockets=self._mayKeepRelaySockets())
         dialPlan = DialPlan([])
         calls = CallManager(self._reactor, self.engine, self.location, self.directory,
                             dialPlan, self.relay, self.listeners.localHostPort,
@@ -198,6 +201,24 @@ class PBXService(MultiService):
         dialPlan.steps = featureSteps(self.directory, advertised, self._setStatus,
                                       isBusy=calls.isBusy)
         return calls
+
+    def _mayKeepRelaySockets(self) -> bool:
+        """
+        Whether the relay may keep its sockets open between calls: when the
+        process may hold one descriptor per port of the RTP ranges besides
+        L{OTHER_FILES} (the soft limit raised if need be), else they are
+        closed after each call, as a relay with fewer descriptors must.
+        """
+        internal, external = self.config.rtpInternal, self.config.rtpExternal
+        ports = internal.last - internal.first + 1
+        if (external.first, external.last) != (internal.first, internal.last):
+            ports += external.last - external.first + 1
+        if ensureOpenFiles(ports + OTHER_FILES):
+            return True
+        self._log.warn("RTP relay: {ports} ports need more open files than the limit "
+                       "allows (ulimit -n); their sockets are closed after each call",
+                       ports=ports)
+        return False
 
     def _recordingsDir(self) -> str:
         """Where the recorder writes and the API lists call recordings (E5)."""

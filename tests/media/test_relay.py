@@ -9,6 +9,7 @@ import errno
 import socket
 
 import pytest
+from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
 
 from tpbx.config import PortRange
@@ -16,7 +17,7 @@ from tpbx.interfaces import IMediaEndpoint, IMediaRelay, IRelaySession
 from tpbx.media.readers import ReactorReaders
 from tpbx.media.relay import CHECK_INTERVAL, PortsExhausted, RTPRelay
 
-from .support import A_SDP, B_SDP, makeRelay, rtcp, rtp
+from .support import A_SDP, B_SDP, EXTERNAL, INTERNAL, FakeNetwork, makeRelay, rtcp, rtp
 
 A_NAT = ("203.0.113.9", 31000)
 
@@ -387,3 +388,106 @@ def test_ipv6SocketsMapIPv4Targets():
     session.a.rtp.datagramReceived(rtp(), source)
     assert session.a.latched == source
     assert net.sent(7002) == [(rtp(), ("::ffff:192.0.2.7", 5000))]
+
+
+# Sockets kept open between calls (keepSockets)
+
+
+def countingNet(net):
+    """@return: a list that C{net.open} appends each port it opens to."""
+    opened, open_ = [], net.open
+
+    def opening(host, port, burst=True):
+        opened.append(port)
+        return open_(host, port, burst)
+    net.open = opening
+    return opened
+
+
+def keptRelay():
+    """@return: C{(reactor, net, relay, opened)}: a relay keeping its sockets."""
+    reactor, net = MemoryReactorClock(), FakeNetwork()
+    opened = countingNet(net)
+    relay = RTPRelay(reactor, "127.0.0.1", INTERNAL, EXTERNAL, 60.0, keepSockets=True,
+                     openSocket=net.open,
+                     readers=ReactorReaders(reactor))
+    return reactor, net, relay, opened
+
+
+def test_keptSocketsStayOpenAfterRelease():
+    """With keepSockets, release returns both pairs but keeps their four
+    sockets open and read, and lets go of peers and taps."""
+    reactor, net, relay, opened = keptRelay()
+    session = relay.allocate("c")
+    session.a.tap = lambda packet, now: None
+    relay.release(session)
+    ports = [session.a.rtp, session.a.rtcp, session.b.rtp, session.b.rtcp]
+    assert not any(net.sockets[p].closed for p in (7000, 7001, 7002, 7003))
+    assert {reader.sock for reader in reactor.readers} == set(net.sockets.values())
+    assert all(port.peer is None and port.tap is None for port in ports)
+    stats = relay.stats()
+    assert (stats["sessions"], stats["keptPairs"], stats["internal"]["inUse"]) == (0, 2, 0)
+
+
+def test_keptPairReusedWithoutOpening():
+    """When the pool hands a kept pair out again (least recently released
+    first, as ever), its sockets are reused, nothing is opened, and the
+    new call starts with nothing of the old one: no latch, no target, no
+    counts, not muted."""
+    reactor, net, relay, opened = keptRelay()
+    first = relay.allocate("1")
+    first.a.setTarget(*A_SDP)
+    first.a.rtp.datagramReceived(rtp(1), A_NAT)
+    first.a.mute()
+    relay.release(first)
+    relay.allocate("2")
+    relay.allocate("3")
+    assert opened == list(range(7000, 7012))
+    again = relay.allocate("4")
+    assert opened == list(range(7000, 7012))
+    assert (again.a.port, again.b.port) == (7000, 7002)
+    assert again.a.rtp is first.a.rtp and again.a.rtp.sock is net.sockets[7000]
+    assert (again.a.latched, again.a.rtp.target, again.a.rtp.muted) == (None, None, False)
+    assert again.a.stats.asDict() == dict.fromkeys(again.a.stats.asDict(), 0)
+    again.b.setTarget(*B_SDP)
+    again.a.rtp.datagramReceived(rtp(5, ssrc=7), A_NAT)
+    assert again.a.latched == A_NAT and net.sent(7002)[-1] == (rtp(5, ssrc=7), B_SDP)
+    assert relay.stats()["keptPairs"] == 0
+
+
+def test_idleKeptPortDropsWhatArrives():
+    """Late packets reaching a kept socket between calls are read and
+    dropped: nothing latched, nothing sent, nothing raised."""
+    reactor, net, relay, opened = keptRelay()
+    session = relay.allocate("c")
+    session.a.setTarget(*A_SDP)
+    session.b.setTarget(*B_SDP)
+    relay.release(session)
+    session.a.rtp.datagramReceived(rtp(9), A_SDP)
+    session.b.rtcp.datagramReceived(rtcp(), B_SDP)
+    assert session.a.latched is None and session.a.stats.rejected == 1
+    assert all(net.sent(port) == [] for port in (7000, 7001, 7002, 7003))
+
+
+def test_closeClosesEverySocket():
+    """close (service shutdown) releases live sessions and closes kept and
+    live sockets alike; nothing stays on the reactor."""
+    reactor, net, relay, opened = keptRelay()
+    relay.release(relay.allocate("ended"))
+    live = relay.allocate("live")
+    relay.close()
+    assert all(sock.closed for sock in net.sockets.values()) and len(net.sockets) == 8
+    assert reactor.readers == set() and reactor.getDelayedCalls() == []
+    assert live.released and relay.stats()["keptPairs"] == 0
+
+
+def test_halfSessionKeptOnExhaustion():
+    """With keepSockets, side a of a session that cannot get side b is
+    kept like a released one, and its pair goes back to the pool."""
+    reactor, net = MemoryReactorClock(), FakeNetwork(busy={8002, 8004, 8006, 8008, 8010})
+    relay = RTPRelay(reactor, "127.0.0.1", INTERNAL, EXTERNAL, keepSockets=True,
+                     openSocket=net.open, readers=ReactorReaders(reactor))
+    with pytest.raises(PortsExhausted):
+        relay.allocate("c", external=True)
+    assert not net.sockets[8000].closed and relay.stats()["keptPairs"] == 1
+    assert relay.stats()["external"]["inUse"] == 0

@@ -81,7 +81,8 @@ class FakeRelay:
                                                             "inUse": 1, "bad": 0}
 
     def stats(self):
-        return {"sessions": 2, "internal": self.internal, "external": self.external}
+        return {"sessions": 2, "keptPairs": 7, "internal": self.internal,
+                "external": self.external}
 
 
 def test_countsWithoutCallsOrRelay():
@@ -89,20 +90,22 @@ def test_countsWithoutCallsOrRelay():
     status, _, _ = makeStatus()
     assert status.counts() == {
         "calls": 0, "legs": 0, "transactions": 0, "timers": 0, "relaySessions": 0,
-        "relayPorts": {"inUse": 0, "internal": {}, "external": {}}}
+        "relayPorts": {"inUse": 0, "kept": 0, "internal": {}, "external": {}}}
 
 
 def test_countsFromCallsAndRelay():
     """
     The call manager's calls, legs, transactions and timers, the relay's
-    sessions, and the RTP ports in use summed over two distinct ranges.
+    sessions, the RTP ports in use summed over two distinct ranges, and
+    the free pairs whose sockets the relay keeps open.
     """
     location = MemoryLocationService()
     relay = FakeRelay(shared=False)
     status = PBXStatus(location, Clock(), calls=FakeCalls(), relay=relay)
     assert status.counts() == {
         "calls": 2, "legs": 4, "transactions": 1, "timers": 3, "relaySessions": 2,
-        "relayPorts": {"inUse": 5, "internal": relay.internal, "external": relay.external}}
+        "relayPorts": {"inUse": 5, "kept": 7, "internal": relay.internal,
+                       "external": relay.external}}
 
 
 def test_countsSharedPoolCountedOnce():

@@ -20,6 +20,13 @@ around a bare socket (L{tpbx.media.udpsocket}) filed in the relay's own
 epoll (L{tpbx.media.readers}, nothing in the reactor's tables), two
 slotted sides and the session itself: about 1.6 KB
 (C{bench/profile/relay_memory.py}).
+
+Setting a call up costs more than relaying it, and opening, filing and
+closing its four sockets was the largest part of a relayed call's setup
+beyond the SIP messages: so the relay can keep a released pair's sockets
+open, idle, until the pool hands the pair out again (C{keepSockets}; the
+service turns it on when the open-files limit allows one descriptor per
+port of the ranges).
 """
 
 from __future__ import annotations
@@ -99,12 +106,33 @@ class _RelayPort(DatagramReader):
         @param now: the time, when nothing was heard yet.
         """
         DatagramReader.__init__(self, readers, sock)
+        self.rearm(strict, now)
+
+    def rearm(self, strict: bool, now: float) -> None:
+        """
+        Start a call's life on this socket: nothing latched, aimed or
+        counted, no peer yet.  A kept socket (L{idle}) is rearmed when its
+        port is allocated again.
+        """
         self.strict = strict
         self.source = self.dest = self.forwardTo = self.target = None
         self.peer = self.tap = self.ssrc = None
         self.muted = False
         self.packetsIn = self.bytesIn = self.dropped = self.rejected = 0
         self.heardAt, self.seenCount = now, 0
+
+    def idle(self) -> None:
+        """
+        Between calls, the socket kept open: strict with no target, so that
+        L{_accept} takes nothing and whatever still arrives (late RTP of
+        the ended call) is read and dropped; no peer, no tap, so the ended
+        call is freed by reference counting.  Multicast options a page set
+        (L{sendToGroup}) may stay: they apply only to packets sent to a
+        group, and a call is aimed at a group only through that method.
+        """
+        self.strict = True
+        self.source = self.dest = self.forwardTo = self.target = None
+        self.peer = self.tap = None
 
     def datagramReceived(self, data, addr):
         """
@@ -307,18 +335,6 @@ class RelaySide:
         """@return: this side's counters now."""
         return SideStats(self.rtp, self.rtcp)
 
-    def close(self, pool: PortPool):
-        """
-        Close both sockets and give the pair back to C{pool} (the relay's
-        part).  The sockets let go of the other side's and of their taps,
-        so that a released session is freed by reference counting, not
-        left to the cyclic collector.
-        """
-        for port in (self.rtp, self.rtcp):
-            port.close()
-            port.peer = port.tap = None
-        pool.release(self.port)
-
 
 @implementer(IRelaySession)
 class RelaySession:
@@ -377,7 +393,7 @@ class RTPRelay:
     def __init__(self, reactor, bindHost: str, internalRange, externalRange,
                  inactivityTimeout: float = 60.0, *, internalAddress: str | None = None,
                  externalAddress: str | None = None, strict: bool = False,
-                 openSocket=None, readers=None):
+                 keepSockets: bool = False, openSocket=None, readers=None):
         """
         @param reactor: L{IReactorFDSet} and L{IReactorTime}.
         @param bindHost: the address every socket binds (IPv6 when it
@@ -389,6 +405,10 @@ class RTPRelay:
         @param internalAddress: the address announced in SDP for internal
             ports (default C{bindHost}); C{externalAddress} likewise.
         @param strict: latch only to sources on the SDP target's host.
+        @param keepSockets: keep a released pair's sockets open, idle, for
+            the next call that gets its ports (see L{release}); the caller
+            makes sure the process may hold one descriptor per port of
+            the ranges (L{tpbx.openfiles}).
         @param openSocket: C{(host, port, burst=True) -> socket}, bound and
             non-blocking (C{burst}: RTP, not RTCP),
             raising L{OSError}; by default a L{UDPSocketOpener}, a fake in tests.
@@ -411,6 +431,9 @@ class RTPRelay:
         self._addresses = {False: internalAddress or bindHost,
                            True: externalAddress or bindHost}
         self._sessions: set[RelaySession] = set()
+        self._keep = keepSockets
+        # Released pairs' readers, by RTP port, while keepSockets.
+        self._kept: dict[int, tuple[_RelayPort, _RelayPort]] = {}
         self._checker = LoopingCall(self._check)
         self._checker.clock = reactor
 
@@ -426,7 +449,7 @@ class RTPRelay:
         try:
             b = self._bindSide("b", pool, address)
         except PortsExhausted:
-            a.close(pool)
+            self._letGo(a, pool)
             raise
         session = RelaySession(callId, a, b, pool)
         for reader in (a.rtp, a.rtcp, b.rtp, b.rtcp):
@@ -462,9 +485,16 @@ class RTPRelay:
 
     def _openPair(self, port: int) -> tuple[_RelayPort, _RelayPort]:
         """
-        @return: readers (not started) on C{port} and C{port + 1}.
+        @return: readers (not started) on C{port} and C{port + 1}: the
+            pair's kept ones rearmed, else new ones.
         @raise OSError: when either cannot be bound; nothing stays open.
         """
+        kept = self._kept.pop(port, None)
+        if kept is not None:
+            now = self._reactor.seconds()
+            for reader in kept:
+                reader.rearm(self._strict, now)
+            return kept
         rtp = self._openSocket(self._bindHost, port)
         try:
             rtcp = self._openSocket(self._bindHost, port + 1, burst=False)
@@ -476,7 +506,19 @@ class RTPRelay:
                 _RelayPort(self._readers, rtcp, self._strict, now))
 
     def release(self, session: RelaySession):
-        """See L{IMediaRelay.release}; the sockets are closed at once."""
+        """
+        See L{IMediaRelay.release}.  The sockets are closed at once, or,
+        with C{keepSockets}, kept open and idle (packets still arriving are
+        read and dropped) until the pool hands their port out again.
+
+        Keeping them saves the 18 system calls of opening, filing and
+        closing four sockets a call: the largest single cost of a relayed
+        call's setup after the SIP messages themselves.  It changes nothing
+        in when a port is reused (least recently released first, minutes
+        apart on a range sized for the calls): only that late packets
+        between calls are dropped by the PBX instead of answered by the
+        kernel with ICMP port unreachable.
+        """
         if session.released:
             return succeed(None)
         session.released = True
@@ -484,13 +526,43 @@ class RTPRelay:
         self._sessions.discard(session)
         if not self._sessions and self._checker.running:
             self._checker.stop()
-        session.a.close(session._pool)
-        session.b.close(session._pool)
+        self._letGo(session.a, session._pool)
+        self._letGo(session.b, session._pool)
         return succeed(None)
+
+    def _letGo(self, side: RelaySide, pool: PortPool) -> None:
+        """
+        Close C{side}'s sockets or keep them idle, and give its pair back to
+        C{pool}.  Either way the sockets let go of the other side's and
+        of their taps, so that a released session is freed by reference
+        counting, not left to the cyclic collector.
+        """
+        rtp, rtcp = side.rtp, side.rtcp
+        if self._keep:
+            rtp.idle()
+            rtcp.idle()
+            self._kept[side.port] = (rtp, rtcp)
+        else:
+            for reader in (rtp, rtcp):
+                reader.close()
+                reader.peer = reader.tap = None
+        pool.release(side.port)
+
+    def close(self) -> None:
+        """
+        Release every session and close every socket, the kept ones too
+        (service shutdown): the relay's registry then leaves the reactor.
+        """
+        for session in list(self._sessions):
+            self.release(session)
+        kept, self._kept = self._kept, {}
+        for pair in kept.values():
+            for reader in pair:
+                reader.close()
 
     def stats(self) -> dict:
         """See L{IMediaRelay.stats}."""
-        counts = {"sessions": len(self._sessions)}
+        counts = {"sessions": len(self._sessions), "keptPairs": len(self._kept)}
         for external, name in ((False, "internal"), (True, "external")):
             pool = self._pools[external]
             counts[name] = {"size": pool.size, "free": pool.free, "inUse": pool.inUse,

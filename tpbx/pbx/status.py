@@ -57,5 +57,6 @@ class PBXStatus:
         if external != internal:    # equal ranges share one pool: count it once
             inUse += external.get("inUse", 0)
         counts["relaySessions"] = stats.get("sessions", 0)
-        counts["relayPorts"] = {"inUse": inUse, "internal": internal, "external": external}
+        counts["relayPorts"] = {"inUse": inUse, "kept": stats.get("keptPairs", 0),
+                                "internal": internal, "external": external}
         return counts

@@ -20,9 +20,8 @@ import resource
 
 __all__ = ["ensureOpenFiles", "OTHER_FILES"]
 
-#: Descriptors kept free for everything but the relay's kept sockets: SIP
-#: TCP/TLS connections, web clients, the store, logs, recordings, and the
-#: sockets of calls whose pairs have never been used before.
+#: Descriptors kept for everything but the relay's sockets: SIP TCP/TLS
+#: connections, web clients, the store, logs, recordings.
 OTHER_FILES = 4096
 
 

@@ -483,11 +483,13 @@ def test_closeClosesEverySocket():
 
 def test_halfSessionKeptOnExhaustion():
     """With keepSockets, side a of a session that cannot get side b is
-    kept like a released one, and its pair goes back to the pool."""
+    kept like a released one, read like one (what arrives is dropped,
+    not left for the next call), and its pair goes back to the pool."""
     reactor, net = MemoryReactorClock(), FakeNetwork(busy={8002, 8004, 8006, 8008, 8010})
     relay = RTPRelay(reactor, "127.0.0.1", INTERNAL, EXTERNAL, keepSockets=True,
                      openSocket=net.open, readers=ReactorReaders(reactor))
     with pytest.raises(PortsExhausted):
         relay.allocate("c", external=True)
     assert not net.sockets[8000].closed and relay.stats()["keptPairs"] == 1
+    assert {reader.sock for reader in reactor.readers} == {net.sockets[8000], net.sockets[8001]}
     assert relay.stats()["external"]["inUse"] == 0

@@ -539,8 +539,9 @@ class RTPRelay:
         """
         rtp, rtcp = side.rtp, side.rtcp
         if self._keep:
-            rtp.idle()
-            rtcp.idle()
+            for reader in (rtp, rtcp):
+                reader.idle()
+                reader.startReading()   # a half session's side never started
             self._kept[side.port] = (rtp, rtcp)
         else:
             for reader in (rtp, rtcp):

@@ -485,8 +485,8 @@ class RTPRelay:
 
     def _openPair(self, port: int) -> tuple[_RelayPort, _RelayPort]:
         """
-        @return: readers (not started) on C{port} and C{port + 1}: the
-            pair's kept ones rearmed, else new ones.
+        @return: readers on C{port} and C{port + 1}: the pair's kept ones
+            rearmed (read already), else new ones (not read yet).
         @raise OSError: when either cannot be bound; nothing stays open.
         """
         kept = self._kept.pop(port, None)

@@ -189,8 +189,8 @@ class PBXService(MultiService):
         self.relay = RTPRelay(self._reactor, config.bindHost, config.rtpInternal,
                               config.rtpExternal, config.rtpTimeout,
                               internalAddress=advertised,
-                              externalAddress=advertised,
-                              keepSockets=self._mayKeepRelaySockets())
+                              externalAddress=advertised)
+        self.relay.keepSockets = self._mayKeepRelaySockets(self.relay.maxSockets)
         dialPlan = DialPlan([])
         calls = CallManager(self._reactor, self.engine, self.location, self.directory,
                             dialPlan, self.relay, self.listeners.localHostPort,
@@ -202,22 +202,18 @@ class PBXService(MultiService):
                                       isBusy=calls.isBusy)
         return calls
 
-    def _mayKeepRelaySockets(self) -> bool:
+    def _mayKeepRelaySockets(self, sockets: int) -> bool:
         """
         Whether the relay may keep its sockets open between calls: when the
-        process may hold one descriptor per port of the RTP ranges besides
-        L{OTHER_FILES} (the soft limit raised if need be), else they are
-        closed after each call, as a relay with fewer descriptors must.
+        process may hold its C{sockets} besides L{OTHER_FILES} (the soft
+        limit raised if need be), else they are closed after each call, as
+        a relay with fewer descriptors must.
         """
-        internal, external = self.config.rtpInternal, self.config.rtpExternal
-        ports = internal.last - internal.first + 1
-        if (external.first, external.last) != (internal.first, internal.last):
-            ports += external.last - external.first + 1
-        if ensureOpenFiles(ports + OTHER_FILES):
+        if ensureOpenFiles(sockets + OTHER_FILES):
             return True
-        self._log.warn("RTP relay: {ports} ports need more open files than the limit "
-                       "allows (ulimit -n); their sockets are closed after each call",
-                       ports=ports)
+        self._log.warn("RTP relay: {sockets} sockets need more open files than the limit "
+                       "allows (ulimit -n); they are closed after each call",
+                       sockets=sockets)
         return False
 
     def _recordingsDir(self) -> str:

@@ -414,6 +414,16 @@ def keptRelay():
     return reactor, net, relay, opened
 
 
+def test_maxSocketsCountsEveryPairOnce():
+    """What keeping sockets may come to: two per pair of each range, a
+    range shared by internal and external calls counted once."""
+    reactor, net, relay = makeRelay()
+    assert relay.maxSockets == 24 and not relay.keepSockets
+    shared = RTPRelay(reactor, "127.0.0.1", PortRange(7000, 7004), PortRange(7000, 7004),
+                      openSocket=net.open, readers=ReactorReaders(reactor))
+    assert shared.maxSockets == 4
+
+
 def test_keptSocketsStayOpenAfterRelease():
     """With keepSockets, release returns both pairs but keeps their four
     sockets open and read, and lets go of peers and taps."""

@@ -388,6 +388,8 @@ class RTPRelay:
 
     @ivar inactivityTimeout: seconds without RTP after which a session's
         C{onInactive} is called.
+    @ivar keepSockets: whether released pairs' sockets are kept open (see
+        L{release}); set before the first call.
     """
 
     def __init__(self, reactor, bindHost: str, internalRange, externalRange,
@@ -431,11 +433,21 @@ class RTPRelay:
         self._addresses = {False: internalAddress or bindHost,
                            True: externalAddress or bindHost}
         self._sessions: set[RelaySession] = set()
-        self._keep = keepSockets
+        self.keepSockets = keepSockets
         # Released pairs' readers, by RTP port, while keepSockets.
         self._kept: dict[int, tuple[_RelayPort, _RelayPort]] = {}
         self._checker = LoopingCall(self._check)
         self._checker.clock = reactor
+
+    @property
+    def maxSockets(self) -> int:
+        """
+        @return: how many sockets the relay holds with every pair of its
+            ranges in use or kept (a range shared by internal and external
+            calls counted once): what L{keepSockets} may come to.
+        """
+        internal, external = self._pools[False], self._pools[True]
+        return 2 * (internal.size + (external.size if external is not internal else 0))
 
     @property
     def sessions(self) -> int:
@@ -538,7 +550,7 @@ class RTPRelay:
         counting, not left to the cyclic collector.
         """
         rtp, rtcp = side.rtp, side.rtcp
-        if self._keep:
+        if self.keepSockets:
             for reader in (rtp, rtcp):
                 reader.idle()
                 reader.startReading()   # a half session's side never started
